@@ -1,0 +1,3 @@
+from .ris_visualizer import RISLocalVisualizer
+
+__all__ = ['RISLocalVisualizer']
