@@ -1,0 +1,10 @@
+from .attention import MultiheadAttention
+from .coord_conv import CoordConv, add_coord
+from .dynamic_projector import DynamicProjector
+from .positional_encoding import sine_pos_1d, sine_pos_2d
+from .vl_decoder import VLDecoder, VLDecoderLayer
+
+__all__ = [
+    'MultiheadAttention', 'CoordConv', 'add_coord', 'DynamicProjector', 'sine_pos_1d',
+    'sine_pos_2d', 'VLDecoder', 'VLDecoderLayer'
+]
