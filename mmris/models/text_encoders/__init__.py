@@ -1,0 +1,3 @@
+from .clip_text import CLIPTextEncoder
+
+__all__ = ['CLIPTextEncoder']

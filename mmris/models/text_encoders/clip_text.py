@@ -1,0 +1,103 @@
+"""CLIP text tower (open_clip's TextTransformer) with its BPE tokenizer, CRIS-style."""
+from functools import lru_cache
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from open_clip.tokenizer import SimpleTokenizer
+from open_clip.transformer import QuickGELU, TextTransformer
+from torch import Tensor
+
+from mmris.registry import MODELS
+from ..utils.clip_checkpoint import load_clip_state_dict, load_tower, text_tower_state
+from ..utils.text_features import TextFeatures
+
+# OpenAI CLIP text towers: output_dim is the joint embedding width.
+ARCHS = {
+    'RN50': dict(width=512, heads=8, layers=12, output_dim=1024),
+    'RN101': dict(width=512, heads=8, layers=12, output_dim=512),
+    'ViT-B-16': dict(width=512, heads=8, layers=12, output_dim=512),
+    'ViT-L-14': dict(width=768, heads=12, layers=12, output_dim=768),
+}
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> SimpleTokenizer:
+    # open_clip's BPE vocabulary ships with the package
+    return SimpleTokenizer()
+
+
+@MODELS.register_module()
+class CLIPTextEncoder(BaseModule):
+    """CLIP text transformer over ``word_len`` tokens, tokenizing raw sentences itself.
+
+    A sentence becomes SOT, its BPE tokens, EOT, padded with 0 to ``word_len``; a longer one is
+    cut and its last kept token replaced by EOT. The positional embedding (and the causal
+    mask) has ``word_len`` positions. The padding mask is derived from the EOT position:
+    every position after it is padding (True), so a real token with id 0 ('!') is not
+    mistaken for padding.
+
+    Args:
+        arch (str | dict): 'RN50', 'RN101', 'ViT-B-16', 'ViT-L-14' (the CLIP model the
+            tower comes from) or ``dict(width, heads, layers, output_dim)``.
+        word_len (int): Tokens per sentence, SOT and EOT included. 17 for RefCOCO/+,
+            22 for G-Ref. Defaults to 17.
+        vocab_size (int): Vocabulary size. Defaults to 49408.
+        quick_gelu (bool): QuickGELU activations (OpenAI's weights). Defaults to True.
+        pretrained (str, optional): Local OpenAI or open_clip checkpoint of the whole CLIP
+            model; its text weights are loaded by :meth:`init_weights` (the positional
+            embedding cut to ``word_len``).
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'RN50',
+                 word_len: int = 17,
+                 vocab_size: int = 49408,
+                 quick_gelu: bool = True,
+                 pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg)
+        cfg = ARCHS[arch] if isinstance(arch, str) else arch
+        self.word_len = word_len
+        self.pretrained = pretrained
+        self.text = TextTransformer(
+            context_length=word_len, vocab_size=vocab_size, width=cfg['width'],
+            heads=cfg['heads'], layers=cfg['layers'], output_dim=cfg['output_dim'],
+            act_layer=QuickGELU if quick_gelu else nn.GELU, output_tokens=True)
+        self.eot_id = _tokenizer().eot_token_id
+
+    @property
+    def width(self) -> int:
+        """Width of the word features."""
+        return self.text.width
+
+    def init_weights(self) -> None:
+        """Initialize, then load the CLIP text weights from ``pretrained`` if given."""
+        super().init_weights()
+        if self.pretrained:
+            state = text_tower_state(load_clip_state_dict(self.pretrained))
+            if 'positional_embedding' in state:
+                state['positional_embedding'] = state['positional_embedding'][:self.word_len]
+            load_tower(self.text, state, self.pretrained)
+
+    def tokenize(self, texts: Sequence[str]) -> Tensor:
+        """Sentences -> B, word_len token ids (long) on the encoder's device."""
+        tokens = _tokenizer()(list(texts), context_length=self.word_len)
+        return tokens.to(self.text.positional_embedding.device)
+
+    def forward(self, texts: Union[Sequence[str], Tensor]) -> TextFeatures:
+        """
+        Args:
+            texts (Sequence[str] | Tensor): B sentences, or B x word_len token ids.
+
+        Returns:
+            TextFeatures: tokens (B, L), words (B, L, width, ``ln_final`` output),
+            mask (B, L, True = padding), sentence (B, output_dim, EOT @ text_projection).
+        """
+        tokens = texts if isinstance(texts, Tensor) else self.tokenize(texts)
+        sentence, words = self.text(tokens)  # B, output_dim / B, L, width
+        eot = (tokens == self.eot_id).int().argmax(dim=-1)  # B
+        mask = torch.arange(tokens.shape[1], device=tokens.device)[None] > eot[:, None]
+        return TextFeatures(tokens, words, mask, sentence)
