@@ -1,0 +1,3 @@
+from .cris_head import CRISHead
+
+__all__ = ['CRISHead']

@@ -1,0 +1,3 @@
+from .sentence_gated_fpn import SentenceGatedFPN
+
+__all__ = ['SentenceGatedFPN']

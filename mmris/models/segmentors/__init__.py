@@ -1,0 +1,3 @@
+from .referring_encoder_decoder import ReferringEncoderDecoder
+
+__all__ = ['ReferringEncoderDecoder']

@@ -1,0 +1,156 @@
+"""Referring segmentor: image + sentence -> mask, on mmseg's BaseSegmentor."""
+from collections import defaultdict
+from typing import Dict, List, Optional, Tuple
+
+import torch.nn.functional as F
+from mmengine.model import ModuleList
+from mmengine.structures import PixelData
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.utils import add_prefix
+from torch import Tensor
+
+from mmris.registry import MODELS
+from ..utils.text_features import TextFeatures
+
+
+def _takes_text(module) -> bool:
+    return getattr(module, 'takes_text', False)
+
+
+@MODELS.register_module()
+class ReferringEncoderDecoder(BaseSegmentor):
+    """Image encoder + text encoder (+ neck) + head, for referring image segmentation.
+
+    The sentence of each data sample is ``metainfo['text']``; the text encoder tokenizes it.
+    A backbone or neck whose class sets ``takes_text = True`` is called as
+    ``module(x, text)`` with the :class:`TextFeatures` (words, padding mask, sentence), so that
+    encoders fusing language inside (LAVT-style Swin) fit without changes here; others get
+    ``module(x)``. Heads are called as ``head(x, text)`` / ``head.loss(x, text,
+    data_samples, train_cfg)`` and return B x 1 x h x w logits.
+
+    ``predict`` upsamples the logits to the input size (bilinear), crops the letterbox
+    content ``[top : h_img - bottom, left : w_img - right]`` given by
+    ``metainfo['pad_param'] = [top, bottom, left, right]`` (absent = none) inside
+    ``metainfo['img_shape']``, resizes it to ``metainfo['ori_shape']`` (bilinear) and
+    thresholds the sigmoid at ``test_cfg['threshold']``. With ``output_size='input'`` it
+    stops at ``img_shape`` (no letterbox undone: the LAVT protocol).
+
+    Args:
+        backbone (dict): Image encoder.
+        text_encoder (dict): Text encoder; ``forward(list[str]) -> TextFeatures``.
+        decode_head (dict): Head.
+        neck (dict, optional): Neck.
+        auxiliary_head (dict | list[dict], optional): Extra heads adding losses (kept in a
+            ModuleList, ``auxiliary_head.0.*``).
+        train_cfg (dict, optional): Passed to the heads' ``loss``.
+        test_cfg (dict, optional): ``threshold`` (0.35) and ``output_size``
+            ('original' | 'input').
+        data_preprocessor (dict, optional): e.g. mmseg's ``SegDataPreProcessor``.
+        init_cfg (dict, optional): Initialization config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 text_encoder: dict,
+                 decode_head: dict,
+                 neck: Optional[dict] = None,
+                 auxiliary_head=None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.text_encoder = MODELS.build(text_encoder)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.decode_head = MODELS.build(decode_head)
+        self.align_corners = self.decode_head.align_corners
+        aux = auxiliary_head if isinstance(auxiliary_head, (list, tuple)) \
+            else [auxiliary_head] if auxiliary_head else []
+        self.auxiliary_head = ModuleList([MODELS.build(h) for h in aux]) if aux else None
+        self.train_cfg = train_cfg
+        self.test_cfg = {**dict(threshold=0.35, output_size='original'), **(test_cfg or {})}
+        assert self.test_cfg['output_size'] in ('original', 'input')
+
+    def extract_text(self, data_samples: List) -> TextFeatures:
+        """Encode ``metainfo['text']`` of every sample."""
+        return self.text_encoder([s.metainfo['text'] for s in data_samples])
+
+    def extract_feat(self, inputs: Tensor, text: TextFeatures):
+        """Image (and text) -> features for the head."""
+        x = self.backbone(inputs, text) if _takes_text(self.backbone) else self.backbone(inputs)
+        if self.with_neck:
+            x = self.neck(x, text) if _takes_text(self.neck) else self.neck(x)
+        return x
+
+    def encode_decode(self, inputs: Tensor, data_samples: List) -> Tensor:
+        """B, 3, H, W images + samples -> B, 1, h, w logits at the head's resolution."""
+        text = self.extract_text(data_samples)
+        return self.decode_head(self.extract_feat(inputs, text), text)
+
+    def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
+        """Losses of the decode head (``decode.*``) and auxiliary heads (``aux.*``)."""
+        text = self.extract_text(data_samples)
+        x = self.extract_feat(inputs, text)
+        losses = add_prefix(self.decode_head.loss(x, text, data_samples, self.train_cfg),
+                            'decode')
+        aux_heads = self.auxiliary_head or []
+        for i, head in enumerate(aux_heads):
+            name = 'aux' if len(aux_heads) == 1 else f'aux_{i}'
+            losses.update(add_prefix(head.loss(x, text, data_samples, self.train_cfg), name))
+        return losses
+
+    def _forward(self, inputs: Tensor, data_samples: Optional[List] = None) -> Tensor:
+        """B, 1, h, w logits (``tensor`` mode)."""
+        return self.encode_decode(inputs, data_samples)
+
+    def predict(self, inputs: Tensor, data_samples: List) -> List:
+        """Samples with ``seg_logits`` and ``pred_sem_seg`` (1, H, W) at the output size."""
+        logits = self.encode_decode(inputs, data_samples)
+        return self.postprocess_result(logits, data_samples, inputs.shape[-2:])
+
+    def _crop_and_size(self, meta: dict, input_size: Tuple[int, int]) -> Tuple[tuple, tuple]:
+        h, w = meta.get('img_shape', input_size)[:2]
+        if self.test_cfg['output_size'] == 'input':
+            return (0, h, 0, w), (h, w)
+        pad = meta.get('pad_param')
+        top, bottom, left, right = [int(round(float(p))) for p in pad] \
+            if pad is not None else (0, 0, 0, 0)
+        return (top, h - bottom, left, w - right), tuple(meta['ori_shape'][:2])
+
+    def postprocess_result(self, seg_logits: Tensor, data_samples: List,
+                           input_size: Optional[Tuple[int, int]] = None) -> List:
+        """Bring B x 1 x h x w logits to each sample's output size and threshold them.
+
+        Samples sharing crop box and output size are resized together on the logits'
+        device.
+
+        Args:
+            seg_logits (Tensor): B, 1, h, w.
+            data_samples (list[SegDataSample]): Their metainfo gives the geometry.
+            input_size (tuple, optional): The network input (H, W). Defaults to
+                ``batch_input_shape`` of the first sample.
+
+        Returns:
+            list[SegDataSample]: ``data_samples`` with ``seg_logits`` and ``pred_sem_seg``.
+        """
+        input_size = tuple(input_size or data_samples[0].metainfo['batch_input_shape'])
+        logits = F.interpolate(seg_logits, input_size, mode='bilinear',
+                               align_corners=self.align_corners)  # B, 1, H, W
+        groups = defaultdict(list)
+        for i, sample in enumerate(data_samples):
+            groups[self._crop_and_size(sample.metainfo, input_size)].append(i)
+        thr = self.test_cfg['threshold']
+        for ((y0, y1, x0, x1), size), idx in groups.items():
+            out = logits[idx, :, y0:y1, x0:x1]
+            if out.shape[-2:] != size:
+                out = F.interpolate(out, size, mode='bilinear', align_corners=self.align_corners)
+            pred = (out.sigmoid() > thr).long()  # n, 1, h_o, w_o
+            for j, i in enumerate(idx):
+                data_samples[i].set_data(dict(seg_logits=PixelData(data=out[j]),
+                                              pred_sem_seg=PixelData(data=pred[j])))
+        return data_samples
+
+    def aug_test(self, inputs, batch_img_metas):
+        """Not supported."""
+        raise NotImplementedError('test-time augmentation is not supported')
