@@ -1,0 +1,180 @@
+"""Resizes that can be undone at test time, and a flip that keeps the sentence true."""
+from typing import Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmris.registry import TRANSFORMS
+from .text import swap_left_right
+
+__all__ = ['LetterboxResize', 'RISResize', 'ReferRandomFlip', 'CLIP_MEAN_BGR']
+
+#: CLIP's image mean * 255 in BGR order (the images are loaded BGR): the letterbox padding.
+CLIP_MEAN_BGR = (104.09, 116.75, 122.77)
+
+
+class _UndoableResize(BaseTransform):
+    """Resize ``img`` (and every ``seg_fields`` map, nearest, padded with ``seg_pad_val``)
+    to ``scale`` and record ``img_shape``, ``pad_shape``, ``pad_param`` (top, bottom, left,
+    right) and ``scale_factor`` (w, h) so that a model can undo it.
+
+    Args:
+        scale (tuple[int, int]): Output (width, height).
+        interpolation (str): Image interpolation (mmcv names).
+        pad_val (float | Sequence[float]): Image padding value (per channel, BGR).
+        seg_pad_val (int): Padding value of the masks.
+    """
+
+    keep_ratio = False
+
+    def __init__(self,
+                 scale: Tuple[int, int],
+                 interpolation: str = 'bilinear',
+                 pad_val: Union[float, Sequence[float]] = 0,
+                 seg_pad_val: int = 0) -> None:
+        if len(scale) != 2 or min(scale) <= 0:
+            raise ValueError(f'scale must be (width, height), got {scale}')
+        self.scale = (int(scale[0]), int(scale[1]))
+        self.interpolation = interpolation
+        self.pad_val = tuple(pad_val) if isinstance(pad_val, Sequence) else pad_val
+        self.seg_pad_val = seg_pad_val
+
+    def _content_size(self, w: int, h: int) -> Tuple[int, int]:
+        """The (width, height) the image content takes in the output."""
+        return self.scale
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        h, w = img.shape[:2]
+        out_w, out_h = self.scale
+        new_w, new_h = self._content_size(w, h)
+        top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+        pad = dict(padding=(left, top, out_w - new_w - left, out_h - new_h - top))
+        img = mmcv.imresize(img, (new_w, new_h), interpolation=self.interpolation)
+        if (new_w, new_h) != (out_w, out_h):
+            pad_val = self.pad_val
+            if isinstance(pad_val, tuple) and img.ndim == 2:
+                pad_val = pad_val[0]
+            img = mmcv.impad(img, pad_val=pad_val, **pad)
+        results['img'] = img
+        for key in results.get('seg_fields', []):
+            if results.get(key) is None:
+                continue
+            seg = mmcv.imresize(results[key], (new_w, new_h), interpolation='nearest')
+            if (new_w, new_h) != (out_w, out_h):
+                seg = mmcv.impad(seg, pad_val=self.seg_pad_val, **pad)
+            results[key] = seg
+        results['img_shape'] = (out_h, out_w)
+        results['pad_shape'] = (out_h, out_w)
+        left, top, right, bottom = pad['padding']
+        results['pad_param'] = np.array([top, bottom, left, right], dtype=np.int64)
+        results['scale_factor'] = (new_w / w, new_h / h)
+        results['keep_ratio'] = self.keep_ratio
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(scale={self.scale}, interpolation='
+                f'{self.interpolation}, pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+
+
+@TRANSFORMS.register_module()
+class LetterboxResize(_UndoableResize):
+    """CRIS's letterbox: resize keeping the aspect ratio so the image fits ``scale``, then pad
+    it centred to ``scale`` with the mean colour.
+
+    The image content in the output is ``img[top:H - bottom, left:W - right]`` with
+    ``results['pad_param'] = [top, bottom, left, right]``; a model undoes the letterbox by
+    cropping that and resizing it to ``ori_shape``.
+
+    Required keys: ``img``; optional ``seg_fields`` (e.g. ``gt_seg_map``).
+    Modified keys: ``img``, the ``seg_fields``, ``img_shape``.
+    Added keys: ``pad_shape``, ``pad_param``, ``scale_factor``, ``keep_ratio``.
+
+    Args:
+        scale (tuple[int, int]): Output (width, height), e.g. (416, 416).
+        pad_val (float | Sequence[float]): Image padding, per channel in the image's channel
+            order (BGR). Defaults to CLIP's mean in BGR, :data:`CLIP_MEAN_BGR`.
+        seg_pad_val (int): Mask padding. Defaults to 0 (background).
+        interpolation (str): Image interpolation. Defaults to ``'bicubic'`` (as CRIS).
+    """
+
+    keep_ratio = True
+
+    def __init__(self,
+                 scale: Tuple[int, int],
+                 pad_val: Union[float, Sequence[float]] = CLIP_MEAN_BGR,
+                 seg_pad_val: int = 0,
+                 interpolation: str = 'bicubic') -> None:
+        super().__init__(scale, interpolation, pad_val, seg_pad_val)
+
+    def _content_size(self, w: int, h: int) -> Tuple[int, int]:
+        out_w, out_h = self.scale
+        ratio = min(out_w / w, out_h / h)
+        return (min(out_w, max(1, int(round(w * ratio)))),
+                min(out_h, max(1, int(round(h * ratio)))))
+
+
+@TRANSFORMS.register_module()
+class RISResize(_UndoableResize):
+    """LAVT's plain resize to a fixed ``scale`` (aspect ratio not kept, no padding:
+    ``pad_param`` is all zeros).
+
+    Required keys: ``img``; optional ``seg_fields``.
+    Modified keys: ``img``, the ``seg_fields``, ``img_shape``.
+    Added keys: ``pad_shape``, ``pad_param``, ``scale_factor``, ``keep_ratio``.
+
+    Args:
+        scale (tuple[int, int]): Output (width, height), e.g. (480, 480).
+        interpolation (str): Image interpolation. Defaults to ``'bilinear'``; masks always
+            use nearest.
+    """
+
+    def __init__(self, scale: Tuple[int, int], interpolation: str = 'bilinear') -> None:
+        super().__init__(scale, interpolation)
+
+
+@TRANSFORMS.register_module()
+class ReferRandomFlip(BaseTransform):
+    """Horizontal flip with probability ``prob`` that keeps the sentence true: "left" and
+    "right" (and "leftmost", "left-hand", ...) are swapped in ``results['text']``.
+
+    Also flips every ``seg_fields`` map and swaps the left/right entries of ``pad_param`` when
+    a resize has recorded one.
+
+    Required keys: ``img``, ``text``.
+    Modified keys: ``img``, ``text``, the ``seg_fields``, ``pad_param``.
+    Added keys: ``flip``, ``flip_direction``.
+
+    Args:
+        prob (float): Flip probability. Defaults to 0.5.
+        swap_words (bool): Swap the left/right words. Turn off only for ablations.
+            Defaults to True.
+    """
+
+    def __init__(self, prob: float = 0.5, swap_words: bool = True) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'prob must be in [0, 1], got {prob}')
+        self.prob = prob
+        self.swap_words = swap_words
+
+    def transform(self, results: dict) -> dict:
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        results['flip_direction'] = 'horizontal' if flip else None
+        if not flip:
+            return results
+        results['img'] = mmcv.imflip(results['img'], direction='horizontal')
+        for key in results.get('seg_fields', []):
+            if results.get(key) is not None:
+                results[key] = mmcv.imflip(results[key], direction='horizontal').copy()
+        if results.get('pad_param') is not None:
+            top, bottom, left, right = results['pad_param']
+            results['pad_param'] = np.array([top, bottom, right, left],
+                                            dtype=np.asarray(results['pad_param']).dtype)
+        if self.swap_words:
+            results['text'] = swap_left_right(results['text'])
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(prob={self.prob}, swap_words={self.swap_words})'

@@ -1,0 +1,3 @@
+from .metrics import ReferMetric, refer_scores
+
+__all__ = ['ReferMetric', 'refer_scores']

@@ -1,0 +1,114 @@
+import csv
+import json
+import os.path as osp
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmris.evaluation import ReferMetric
+
+
+def sample(gt_px, pred_px, size=(4, 4), ref_id=0, sent_id=0, as_dict=True, **meta):
+    """A data sample with ``gt_px`` / ``pred_px`` foreground pixels (flat indices)."""
+    gt = torch.zeros(size[0] * size[1], dtype=torch.int64)
+    pred = torch.zeros_like(gt)
+    gt[torch.tensor(list(gt_px), dtype=torch.long)] = 1
+    pred[torch.tensor(list(pred_px), dtype=torch.long)] = 1
+    ds = SegDataSample(metainfo=dict(ref_id=ref_id, sent_id=sent_id, ori_shape=size,
+                                     img_shape=(8, 8), **meta))
+    ds.gt_sem_seg = PixelData(data=gt.view(1, *size))
+    ds.pred_sem_seg = PixelData(data=pred.view(1, *size))
+    return ds.to_dict() if as_dict else ds
+
+
+def score(samples, **kwargs):
+    metric = ReferMetric(**kwargs)
+    metric.process({}, samples)
+    return metric.evaluate(len(samples))
+
+
+HAND = [
+    dict(gt_px=range(4), pred_px=range(4)),  # I 4, U 4: IoU 1
+    dict(gt_px=range(4), pred_px=range(2)),  # I 2, U 4: IoU 0.5
+    dict(gt_px=range(4), pred_px=[]),  # empty prediction: I 0, U 4
+    dict(gt_px=[], pred_px=[]),  # empty prediction of an empty target: IoU 1
+]
+
+
+def test_hand_computed():
+    res = score([sample(**h, sent_id=i) for i, h in enumerate(HAND)])
+    assert res['oIoU'] == pytest.approx(100 * 6 / 12)
+    assert res['mIoU'] == pytest.approx(100 * 2.5 / 4)
+    assert res['Prec@0.5'] == pytest.approx(75.0)
+    for thr in ('0.6', '0.7', '0.8', '0.9'):
+        assert res[f'Prec@{thr}'] == pytest.approx(50.0)
+    assert 'N-acc' not in res and 'T-acc' not in res
+
+
+def test_no_target():
+    samples = [sample([], [], no_target=True, sent_id=1),
+               sample([], [0, 1, 2], no_target=True, sent_id=2),
+               sample(range(4), range(4), no_target=False, sent_id=3),
+               sample(range(4), [], no_target=False, sent_id=4)]
+    res = score(samples)
+    assert res['N-acc'] == pytest.approx(50.0) and res['T-acc'] == pytest.approx(50.0)
+    assert res['mIoU'] == pytest.approx(50.0)
+    assert res['oIoU'] == pytest.approx(100 * 4 / 11)
+
+
+def test_shape_checks():
+    bad = sample(range(4), range(4), as_dict=False)
+    bad.pred_sem_seg = PixelData(data=torch.zeros(1, 5, 5, dtype=torch.int64))
+    with pytest.raises(ValueError, match='ref_id=0, sent_id=0: prediction shape'):
+        ReferMetric().process({}, [bad])
+    with pytest.raises(ValueError, match=r'target shape \(4, 4\) is not img_shape \(8, 8\)'):
+        ReferMetric(resolution='input').process({}, [sample(range(4), range(4))])
+    with pytest.raises(ValueError, match='resolution'):
+        ReferMetric(resolution='480')
+
+
+def test_segdatasample_input_and_output_dir(tmp_path):
+    res = score([sample(**h, sent_id=i, as_dict=False) for i, h in enumerate(HAND)],
+                output_dir=str(tmp_path))
+    assert res['oIoU'] == pytest.approx(50.0)
+    with open(osp.join(tmp_path, 'refer_ious.csv')) as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r['iou']) for r in rows] == [1.0, 0.5, 0.0, 1.0]
+
+
+def distinct_samples():
+    """7 samples with distinct IoUs: a sentence counted twice would change every metric."""
+    return [sample(range(8), range(k), sent_id=k) for k in range(7)]
+
+
+def _worker(rank, world, tmp_dir, out_file):
+    import torch.distributed as dist
+    from mmengine.dataset import DefaultSampler
+    dist.init_process_group('gloo', init_method=f'file://{tmp_dir}/init', rank=rank,
+                            world_size=world)
+    samples = distinct_samples()
+    sampler = DefaultSampler(samples, shuffle=False)  # pads to a multiple of world size
+    metric = ReferMetric(collect_dir=f'{tmp_dir}/collect')
+    for idx in sampler:
+        metric.process({}, [samples[idx]])
+    res = metric.evaluate(len(samples))
+    if rank == 0:
+        with open(out_file, 'w') as f:
+            json.dump(dict(res=res, n=len(metric.results)), f)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_two_processes_equal_one(tmp_path):
+    out_file = str(tmp_path / 'out.json')
+    mp.spawn(_worker, args=(2, str(tmp_path), out_file), nprocs=2, join=True)
+    with open(out_file) as f:
+        two = json.load(f)['res']
+    one = score(distinct_samples())
+    assert two.keys() == one.keys()
+    for k in one:
+        assert two[k] == pytest.approx(one[k]), k
+    assert one['mIoU'] == pytest.approx(100 * sum(k / 8 for k in range(7)) / 7)
