@@ -1,5 +1,5 @@
 # A tiny CRIS for tests and the toy dataset: the parts of cris_r50.py with small widths,
-# random init (no CLIP weights) and a 128 x 128 input. About 5 M parameters, 3.2 M of them
+# random init (no CLIP weights) and a 128 x 128 input. 6.46 M parameters, 3.16 M of them
 # the BPE token embedding (49408 x 64).
 _base_ = './cris_r50.py'
 pretrained = None
