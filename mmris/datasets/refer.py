@@ -6,11 +6,13 @@ and a small integer table maps every sample to ``(ref, sentence)``. This keeps t
 data one copy of each polygon however many sentences share it, and lets ``text_mode`` choose
 between one sample per sentence and one sample per ref.
 """
+import contextlib
+import gc
 import json
 import os.path as osp
 import pickle
-from numbers import Real
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -31,13 +33,27 @@ def _join(root: str, path: str) -> str:
     return path if not root or osp.isabs(path) else osp.join(root, path)
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading 100k+ small objects is about twice as fast
+    without its passes (none of them is garbage)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _load_pickle(path: str) -> Any:
     with open(path, 'rb') as f:
         data = f.read()
-    try:
-        return pickle.loads(data)
-    except UnicodeDecodeError:  # a Python 2 pickle with non-ASCII text
-        return pickle.loads(data, encoding='latin1')
+    with _no_gc():
+        try:
+            return pickle.loads(data)
+        except UnicodeDecodeError:  # a Python 2 pickle with non-ASCII text
+            return pickle.loads(data, encoding='latin1')
 
 
 def load_refs(split_file: str) -> List[dict]:
@@ -57,7 +73,7 @@ def load_refs(split_file: str) -> List[dict]:
         raise FileNotFoundError(f'REFER split file not found: {split_file}')
     try:
         if split_file.endswith('.json'):
-            with open(split_file) as f:
+            with open(split_file) as f, _no_gc():
                 refs = json.load(f)
         else:
             refs = _load_pickle(split_file)
@@ -89,7 +105,7 @@ def load_instances(ann_file: str) -> Tuple[Dict[int, dict], Dict[int, dict]]:
     """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
-    with open(ann_file) as f:
+    with open(ann_file) as f, _no_gc():
         coco = json.load(f)
     if not isinstance(coco, dict) or 'images' not in coco or 'annotations' not in coco:
         raise ReferFormatError(f'{ann_file} is not a COCO instances file (needs "images" and '
@@ -149,8 +165,12 @@ def _check_segmentation(seg: Any, height: int, width: int, where: str) -> None:
     if not isinstance(seg, (list, tuple)) or not seg:
         raise ReferFormatError(f'{where}: empty or unknown segmentation ({type(seg).__name__})')
     for k, part in enumerate(seg):
-        ok = isinstance(part, (list, tuple)) and len(part) >= 6 and len(part) % 2 == 0 \
-            and all(isinstance(v, Real) and np.isfinite(v) for v in part)
+        ok = isinstance(part, (list, tuple)) and len(part) >= 6 and len(part) % 2 == 0
+        if ok:
+            try:
+                ok = bool(np.isfinite(np.asarray(part, dtype=np.float64)).all())
+            except (TypeError, ValueError):
+                ok = False
         if not ok:
             n = len(part) if isinstance(part, (list, tuple)) else type(part).__name__
             raise ReferFormatError(
@@ -304,11 +324,12 @@ class ReferDataset(BaseDataset):
         """Load the refs, keep ``indices`` (refs), build the sample table, serialize."""
         if self._fully_initialized:
             return
-        self.data_list = self.load_data_list()
-        self.data_list = self.filter_data()
-        if self._indices is not None:
-            self.data_list = self._get_unserialized_subset(self._indices)
-        self._build_sample_index([len(r['sentences']) for r in self.data_list])
+        with _no_gc():  # the temporary objects are freed by reference counting
+            self.data_list = self.load_data_list()
+            self.data_list = self.filter_data()
+            if self._indices is not None:
+                self.data_list = self._get_unserialized_subset(self._indices)
+            self._build_sample_index([len(r['sentences']) for r in self.data_list])
         if self.serialize_data:
             self.data_bytes, self.data_address = self._serialize_data()
         self._fully_initialized = True

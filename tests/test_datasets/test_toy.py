@@ -70,3 +70,35 @@ def test_toy_config_pipelines(tmp_path):
         assert tuple(sample.gt_sem_seg.data.shape[1:]) == tuple(gt_shape)
         assert sample.text and sample.gt_sem_seg.data.sum() > 0
     assert cfg.val_evaluator.type == 'ReferMetric'
+
+
+def test_blind_bound_through_metric(tmp_path):
+    """The generator's sentence-blind figure equals ReferMetric's oIoU of predicting the union
+    of all objects of the image."""
+    import json
+
+    import torch
+    from mmengine.structures import PixelData
+
+    from mmris.datasets.transforms import decode_segmentation
+    from mmris.evaluation import ReferMetric
+    report = generate_toy_refer(str(tmp_path), seed=1, num_images=dict(val=20))
+    with open(osp.join(tmp_path, 'toyref', 'instances.json')) as f:
+        coco = json.load(f)
+    ds = ReferDataset(data_root=str(tmp_path), ann_file='toyref/instances.json',
+                      split_file='toyref/refs(unc).p', split='val',
+                      data_prefix=dict(img_path='images/'),
+                      pipeline=[dict(type='LoadReferAnnotation'),
+                                dict(type='PackReferInputs')])
+    metric = ReferMetric()
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        union = sum(decode_segmentation(a['segmentation'], info['height'], info['width'])
+                    for a in coco['annotations'] if a['image_id'] == info['image_id'])
+        info['img'] = union[..., None].repeat(3, 2)
+        sample = ds.pipeline(info)['data_samples']
+        sample.pred_sem_seg = PixelData(data=torch.from_numpy(union[None].astype('int64')))
+        metric.process({}, [sample.to_dict()])
+    res = metric.evaluate(len(ds))
+    assert abs(res['oIoU'] - report['blind']['val']['union_oIoU']) < 0.01
+    assert res['oIoU'] < 40
