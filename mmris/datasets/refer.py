@@ -9,6 +9,7 @@ between one sample per sentence and one sample per ref.
 import contextlib
 import gc
 import json
+import logging
 import os.path as osp
 import pickle
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
@@ -17,6 +18,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequ
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.dataset.base_dataset import force_full_init
+from mmengine.logging import print_log
 
 from mmris.registry import DATASETS
 from .errors import ReferFormatError, ReferSampleError, describe_sample
@@ -153,17 +155,34 @@ def select_refs(refs: Sequence[dict], split: str, source: str = 'the split file'
     return selected
 
 
-def _check_segmentation(seg: Any, height: int, width: int, where: str) -> None:
-    """Raise :class:`ReferFormatError` on a polygon or RLE that cannot be decoded."""
+def _check_segmentation(seg: Any, height: int, width: int, where: str,
+                        drop_parts: bool = False) -> Tuple[Any, List[str]]:
+    """Check a polygon or RLE segmentation.
+
+    Args:
+        seg (Any): The COCO segmentation.
+        height (int): Image height.
+        width (int): Image width.
+        where (str): Named in the messages.
+        drop_parts (bool): Drop the degenerate parts of a polygon that has valid ones
+            (returning a message for each) instead of raising.
+
+    Returns:
+        tuple: the segmentation (without dropped parts) and the messages of dropped parts.
+
+    Raises:
+        ReferFormatError: On a segmentation that cannot be decoded.
+    """
     if isinstance(seg, dict):
         if 'counts' not in seg or 'size' not in seg:
             raise ReferFormatError(f'{where}: RLE segmentation lacks "counts" or "size"')
         if [int(s) for s in seg['size']] != [height, width]:
             raise ReferFormatError(f'{where}: RLE size {seg["size"]} differs from the image '
                                    f'size {[height, width]}')
-        return
+        return seg, []
     if not isinstance(seg, (list, tuple)) or not seg:
         raise ReferFormatError(f'{where}: empty or unknown segmentation ({type(seg).__name__})')
+    kept, dropped = [], []
     for k, part in enumerate(seg):
         ok = isinstance(part, (list, tuple)) and len(part) >= 6 and len(part) % 2 == 0
         if ok:
@@ -171,11 +190,17 @@ def _check_segmentation(seg: Any, height: int, width: int, where: str) -> None:
                 ok = bool(np.isfinite(np.asarray(part, dtype=np.float64)).all())
             except (TypeError, ValueError):
                 ok = False
-        if not ok:
-            n = len(part) if isinstance(part, (list, tuple)) else type(part).__name__
-            raise ReferFormatError(
-                f'{where}: degenerate polygon part #{k} ({n} coordinates; a polygon needs an '
-                'even number of finite coordinates, at least 3 points)')
+        if ok:
+            kept.append(part)
+            continue
+        n = len(part) if isinstance(part, (list, tuple)) else type(part).__name__
+        dropped.append(f'{where}: degenerate polygon part #{k} ({n} coordinates; a polygon '
+                       'needs an even number of finite coordinates, at least 3 points)')
+    if dropped and (not drop_parts or not kept):
+        raise ReferFormatError(dropped[0] + ('' if kept else '; no valid part left') +
+                               ('' if drop_parts else
+                                '. invalid_polygon="drop_part" drops such parts (logged)'))
+    return kept, dropped
 
 
 @DATASETS.register_module()
@@ -203,6 +228,10 @@ class ReferDataset(BaseDataset):
         pipeline (list): Transforms.
         metainfo (dict, optional): Overrides of :attr:`METAINFO`.
         indices (int | Sequence[int], optional): Keep only these *refs* (all their sentences).
+        invalid_polygon (str): A polygon part with fewer than 3 points, an odd number or
+            non-finite coordinates: ``'error'`` raises :class:`ReferFormatError` (default);
+            ``'drop_part'`` drops that part with a logged warning when the annotation has
+            valid parts (and still raises when it has none).
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`
             (``serialize_data``, ``test_mode``, ``lazy_init``, ``max_refetch``).
     """
@@ -220,12 +249,17 @@ class ReferDataset(BaseDataset):
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  metainfo: Optional[Mapping] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
+                 invalid_polygon: str = 'error',
                  **kwargs) -> None:
         text_mode = text_mode or ('random' if split == 'train' else 'all')
         if text_mode not in TEXT_MODES:
             raise ValueError(f'text_mode must be one of {TEXT_MODES}, got "{text_mode}"')
         if text_key not in ('sent', 'raw'):
             raise ValueError(f'text_key must be "sent" or "raw", got "{text_key}"')
+        if invalid_polygon not in ('error', 'drop_part'):
+            raise ValueError(f'invalid_polygon must be "error" or "drop_part", got '
+                             f'"{invalid_polygon}"')
+        self.invalid_polygon = invalid_polygon
         self.split = split
         self.text_mode = text_mode
         self.text_key = text_key
@@ -291,9 +325,13 @@ class ReferDataset(BaseDataset):
                 if ann.get('image_id', ref['image_id']) != ref['image_id']:
                     raise ReferFormatError(f'{where}: annotation of image {ann["image_id"]}, '
                                            f'but the ref is on image {ref["image_id"]}')
-                _check_segmentation(ann.get('segmentation'), image['height'], image['width'],
-                                    where)
-                segmentations.append(ann['segmentation'])
+                seg, dropped = _check_segmentation(
+                    ann.get('segmentation'), image['height'], image['width'], where,
+                    drop_parts=self.invalid_polygon == 'drop_part')
+                for message in dropped:
+                    print_log(f'{type(self).__name__}: dropped a part: {message}',
+                              logger='current', level=logging.WARNING)
+                segmentations.append(seg)
             data_list.append(dict(
                 img_path=_join(img_prefix, image['file_name']),
                 ref_id=ref_id,

@@ -96,6 +96,14 @@ def test_degenerate_polygon_at_build(tmp_path):
     files = write_refer(tmp_path, [ref(1, 1, 1, 'train', ['x'])], anns=anns)
     with pytest.raises(ReferFormatError, match=r'ref_id=1, ann_id=1 .*degenerate polygon'):
         ReferDataset(**files, split='train')
+    ds = ReferDataset(**files, split='train', invalid_polygon='drop_part',
+                      pipeline=TEST_PIPELINE)
+    assert ds.get_data_info(0)['segmentations'] == [SQUARE]
+    assert ds[0]['data_samples'].gt_sem_seg.data.sum() > 0
+    anns[0]['segmentation'] = [[1, 1, 5, 5]]
+    files = write_refer(tmp_path, [ref(1, 1, 1, 'train', ['x'])], anns=anns)
+    with pytest.raises(ReferFormatError, match='no valid part left'):
+        ReferDataset(**files, split='train', invalid_polygon='drop_part')
 
 
 def test_collinear_polygon_in_pipeline(tmp_path):
