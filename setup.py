@@ -56,7 +56,8 @@ RUNTIME = [
 ]
 
 EXTRAS = {
-    'tests': ['pytest>=7', 'pytest-xdist>=3'],
+    # the BERT path is tested too, so the test extra carries transformers
+    'tests': ['pytest>=7', 'pytest-xdist>=3', 'transformers>=4.40'],
     'bert': ['transformers>=4.40'],
 }
 EXTRAS['all'] = sorted(set(sum(EXTRAS.values(), [])))
