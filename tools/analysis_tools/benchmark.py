@@ -1,0 +1,128 @@
+"""Speed (and memory) of a referring segmentor, with real sentences.
+
+Inference: images/s of ``model.test_step`` (preprocessing, forward, masks mapped back to the
+original image size, thresholding) at a batch size; warm-up iterations are not timed; the
+figure is the median over repeats. Training (``--train``): images/s of ``train_step``
+(forward, backward, optimizer step) and the peak GPU memory.
+
+Batches come from the config's test dataset when its files are present (real images and
+sentences), otherwise from letterboxed random images with RefCOCO-style sentences
+(``--synthetic`` forces that). Batches are prepared before timing: data loading is not timed.
+
+Examples:
+    python tools/analysis_tools/benchmark.py configs/cris/cris_r50_8xb8-50e_refcoco-416.py \
+        --synthetic --batch-size 1 --threads 2
+    python tools/analysis_tools/benchmark.py CONFIG --device cuda --amp --batch-size 32
+    python tools/analysis_tools/benchmark.py CONFIG --device cuda --amp --train --batch-size 8
+"""
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+
+from mmris.registry import MODELS
+from mmris.utils import register_all_modules
+from mmris.utils.bench_data import dataset_batches, synthetic_batch
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Benchmark a referring segmentor')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--checkpoint', help='checkpoint (random init when not given)')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--num-warmup', type=int, default=3)
+    parser.add_argument('--num-iters', type=int, default=10, help='timed iterations per repeat')
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--amp', action='store_true', help='autocast to float16 (GPU)')
+    parser.add_argument('--train', action='store_true', help='time training steps')
+    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--synthetic', action='store_true',
+                        help='random images + RefCOCO-style sentences, even if data exist')
+    parser.add_argument('--ori-shape', type=int, nargs=2, default=[480, 640],
+                        help='original (h, w) of synthetic images')
+    parser.add_argument('--out', help='append the result as a JSON line to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model = MODELS.build(cfg.model).to(args.device)
+    if args.checkpoint:
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, args.checkpoint, map_location='cpu')
+
+    n_batches = args.num_warmup + args.num_iters
+    batches = None if args.synthetic else dataset_batches(
+        cfg, args.batch_size, n_batches, 'train_dataloader' if args.train else 'test_dataloader')
+    source = 'dataset'
+    if batches is None:
+        size = tuple(cfg.model.data_preprocessor['size'])[::-1]  # (w, h) -> (h, w)
+        batches = [synthetic_batch(args.batch_size, size, tuple(args.ori_shape), seed=i)
+                   for i in range(n_batches)]
+        source = 'synthetic'
+
+    amp = dict(device_type='cuda', dtype=torch.float16, enabled=args.amp)
+    if args.train:
+        model.train()
+        wrapper_cfg = dict(cfg.optim_wrapper)
+        if args.amp:
+            wrapper_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+        optim_wrapper = build_optim_wrapper(model, wrapper_cfg)
+
+        def step(batch):
+            return model.train_step(batch, optim_wrapper)
+    else:
+        model.eval()
+
+        def step(batch):
+            with torch.no_grad(), torch.autocast(**amp):
+                return model.test_step(batch)
+
+    def sync():
+        if args.device.startswith('cuda'):
+            torch.cuda.synchronize()
+
+    for batch in batches[:args.num_warmup]:
+        step(batch)
+    if args.device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    rates = []
+    for _ in range(args.repeat):
+        sync()
+        start = time.perf_counter()
+        for batch in batches[args.num_warmup:]:
+            step(batch)
+        sync()
+        rates.append(args.num_iters * args.batch_size / (time.perf_counter() - start))
+    result = dict(
+        config=args.config, mode='train' if args.train else 'inference', source=source,
+        batch_size=args.batch_size, device=args.device, amp=args.amp,
+        threads=torch.get_num_threads(), images_per_s=round(statistics.median(rates), 3),
+        ms_per_image=round(1000 / statistics.median(rates), 1),
+        all_images_per_s=[round(r, 3) for r in rates],
+        machine=(torch.cuda.get_device_name() if args.device.startswith('cuda')
+                 else f'{platform.processor() or platform.machine()} CPU'),
+        torch=torch.__version__)
+    if args.device.startswith('cuda'):
+        result['peak_memory_GiB'] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    print(json.dumps(result))
+    if args.out:
+        with open(args.out, 'a') as f:
+            f.write(json.dumps(result) + '\n')
+
+
+if __name__ == '__main__':
+    main()
