@@ -1,0 +1,157 @@
+"""Swin Transformer with a language-fusion block after each stage (LAVT, CoupAlign)."""
+from collections import OrderedDict
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.runner import CheckpointLoader
+from mmseg.models.backbones import SwinTransformer
+from torch import Tensor
+
+from mmris.registry import MODELS
+from ..layers.pixel_word_attention import fusion_blocks, reset_gates
+from ..utils.text_features import TextFeatures
+
+
+def _unfold_order(x: Tensor) -> Tensor:
+    """Official PatchMerging input order (x0, x1, x2, x3 concat) -> mmcv's nn.Unfold order.
+
+    Official: [top-left, bottom-left, top-right, bottom-right] blocks of C channels; Unfold:
+    channel-major, each channel's 2x2 patch in row-major order. Works on the last dim.
+    """
+    c = x.shape[-1] // 4
+    x = x.reshape(*x.shape[:-1], 4, c)[..., [0, 2, 1, 3], :]  # ..., 4 (row-major), C
+    return x.transpose(-1, -2).reshape(*x.shape[:-2], 4 * c)
+
+
+def convert_official_swin(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+    """Official Swin keys (microsoft/Swin-Transformer) -> mmseg's ``SwinTransformer``.
+
+    ``layers.*`` -> ``stages.*``, ``attn.*`` -> ``attn.w_msa.*``, ``mlp.fc1/fc2`` ->
+    ``ffn.layers.0.0 / ffn.layers.1``, ``patch_embed.proj`` -> ``patch_embed.projection``;
+    the patch-merging reduction / norm re-ordered for nn.Unfold. The classifier (``head.*``),
+    the final ``norm.*`` and the shifted-window ``attn_mask`` buffers are dropped. Keys that
+    are not Swin's are kept as they are.
+
+    Args:
+        state (dict[str, Tensor]): Official state dict.
+
+    Returns:
+        OrderedDict[str, Tensor]: mmseg-style state dict.
+    """
+    out = OrderedDict()
+    for k, v in state.items():
+        if k.startswith(('head.', 'norm.')) or k.endswith('attn_mask'):
+            continue
+        if k.startswith('layers.'):
+            k = 'stages.' + k[len('layers.'):]
+            k = k.replace('.attn.', '.attn.w_msa.').replace('.mlp.fc1.', '.ffn.layers.0.0.')
+            k = k.replace('.mlp.fc2.', '.ffn.layers.1.')
+            if '.downsample.' in k:
+                v = _unfold_order(v)
+        elif k.startswith('patch_embed.proj.'):
+            k = k.replace('patch_embed.proj.', 'patch_embed.projection.')
+        out[k] = v
+    return out
+
+
+def _is_official(state: Dict[str, Tensor]) -> bool:
+    return any(k.startswith('layers.') for k in state)
+
+
+@MODELS.register_module()
+class SwinFusion(SwinTransformer):
+    """mmseg's Swin Transformer with a fusion block between each stage's blocks and its
+    patch merging, as LAVT does: ``x, out, words = fusion_i(x, hw, words, word_mask)``.
+
+    ``out`` (layer-normed by ``norm{i}``) is the stage's output map, ``x`` continues to the
+    next stage. ``takes_text = True``: the segmentor calls ``backbone(img, text)``.
+
+    Args:
+        fusion (dict, optional): Fusion block config (e.g. ``dict(type='PWAMFusion')`` or
+            ``dict(type='WordPixelAlignment', num_heads=[4, 8, 16, 32])``), built once per
+            stage with that stage's ``dims`` and ``text_dims``; a list ``num_heads`` is
+            indexed by stage. None: a plain Swin (the words are ignored).
+        text_dims (int): Width of the word features. Defaults to 768 (BERT-base).
+        pretrained (str, optional): ImageNet checkpoint of the Swin, official format (e.g.
+            ``swin_base_patch4_window12_384_22k.pth``, converted on the fly) or mmseg's;
+            loaded by :meth:`init_weights` (relative position tables resized to the window;
+            fusion blocks keep their init). Defaults to None.
+        **kwargs: mmseg ``SwinTransformer`` arguments (``embed_dims``, ``depths``,
+            ``num_heads``, ``window_size``, ``drop_path_rate``, ``out_indices``...).
+    """
+    takes_text = True
+
+    def __init__(self,
+                 fusion: Optional[dict] = dict(type='PWAMFusion'),
+                 text_dims: int = 768,
+                 pretrained: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pretrained_swin = pretrained
+        self.fusions = fusion_blocks(fusion, self.num_features, text_dims)
+
+    def init_weights(self) -> None:
+        """mmseg's Swin init (trunc-normal Linear, unit LN, also over the fusion blocks),
+        the gates' own init, then the ImageNet Swin weights if ``pretrained``."""
+        super().init_weights()
+        reset_gates(self.fusions)
+        if self.pretrained_swin:
+            self.load_swin(self.pretrained_swin)
+
+    def load_swin(self, filename: str) -> None:
+        """Load an official or mmseg Swin checkpoint into the Swin part (non-strict)."""
+        ckpt = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt.get('model', ckpt))
+        state = {k[len('backbone.'):] if k.startswith('backbone.') else k: v
+                 for k, v in state.items()}
+        state = {k[len('module.'):] if k.startswith('module.') else k: v
+                 for k, v in state.items()}
+        if _is_official(state):
+            state = convert_official_swin(state)
+        own = self.state_dict()
+        for k in [k for k in state if k.endswith('relative_position_bias_table')]:
+            if k in own and state[k].shape != own[k].shape:
+                state[k] = self._resize_table(state[k], own[k].shape)
+        state = {k: v for k, v in state.items() if k in own and not k.endswith('_index')}
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        swin_missing = [k for k in missing if not k.startswith('fusions.')
+                        and not k.endswith('relative_position_index')]
+        print_log(f'SwinFusion: loaded {len(state)} tensors from {filename}; '
+                  f'missing outside the fusion blocks: {swin_missing}', logger='current')
+
+    @staticmethod
+    def _resize_table(table: Tensor, shape: torch.Size) -> Tensor:
+        """(2w-1)^2, heads relative position table -> another window, bicubic."""
+        s1, s2 = int(table.shape[0]**0.5), int(shape[0]**0.5)
+        grid = table.T.reshape(1, -1, s1, s1)  # 1, heads, s1, s1
+        return F.interpolate(grid, (s2, s2), mode='bicubic').reshape(-1, s2 * s2).T
+
+    def forward(self, x: Tensor, text: TextFeatures) -> List[Tensor]:
+        """
+        Args:
+            x (Tensor): B, 3, H, W images.
+            text (TextFeatures): ``words`` B, L, D and ``mask`` B, L (True = padding).
+
+        Returns:
+            list[Tensor]: stage outputs of ``out_indices``, B, C_i, H / 2^(i+2), W / 2^(i+2)
+            (Swin-B at 480: 128 x 120 x 120, 256 x 60 x 60, 512 x 30 x 30, 1024 x 15 x 15).
+        """
+        x, hw_shape = self.patch_embed(x)  # B, HW/16, C
+        if self.use_abs_pos_embed:
+            x = x + self.absolute_pos_embed
+        x = self.drop_after_pos(x)
+        words, word_mask = text.words, text.mask
+        outs = []
+        for i, stage in enumerate(self.stages):
+            for block in stage.blocks:
+                x = block(x, hw_shape)  # B, HW, C_i
+            x, out, words = self.fusions[i](x, hw_shape, words, word_mask)
+            if i in self.out_indices:
+                out = getattr(self, f'norm{i}')(out)
+                outs.append(out.view(-1, *hw_shape, self.num_features[i])
+                            .permute(0, 3, 1, 2).contiguous())  # B, C_i, H_i, W_i
+            if stage.downsample is not None:
+                x, hw_shape = stage.downsample(x, hw_shape)
+        return outs

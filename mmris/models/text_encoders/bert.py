@@ -1,0 +1,179 @@
+"""BERT text encoder (Hugging Face ``transformers``, optional) with stage-wise layer access."""
+import json
+import os.path as osp
+from typing import Sequence, Tuple, Union
+
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmris.registry import MODELS
+from ..utils.text_features import TextFeatures
+
+
+def _transformers():
+    try:
+        import transformers
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            'BERTTextEncoder needs the optional dependency `transformers` '
+            '(pip install "transformers>=4.30"); or use the CLIP text encoder '
+            '(type="CLIPTextEncoder").') from e
+    return transformers
+
+
+def build_bert_tokenizer(model_dir: str):
+    """The fast BERT tokenizer of a local directory.
+
+    ``tokenizer.json`` if present; otherwise ``vocab.txt`` (with ``do_lower_case`` from
+    ``tokenizer_config.json``, default True), which ``from_pretrained`` of transformers 5
+    does not read by itself (every word would become [UNK]).
+    """
+    tf = _transformers()
+    vocab = osp.join(model_dir, 'vocab.txt')
+    if osp.isfile(osp.join(model_dir, 'tokenizer.json')) or not osp.isfile(vocab):
+        return tf.BertTokenizerFast.from_pretrained(model_dir)
+    cfg_file = osp.join(model_dir, 'tokenizer_config.json')
+    lower = True
+    if osp.isfile(cfg_file):
+        with open(cfg_file) as f:
+            lower = json.load(f).get('do_lower_case', True)
+    return tf.BertTokenizerFast(vocab, do_lower_case=lower)  # 1st argument: the vocab file
+
+
+@MODELS.register_module()
+class BERTTextEncoder(BaseModule):
+    """BERT from a local directory (``config.json``, ``vocab.txt``, weights), tokenizing
+    raw sentences itself.
+
+    A sentence becomes ``[CLS] wordpieces [SEP]``, truncated (``[SEP]`` kept) and padded to
+    ``word_len``; the padding mask is the tokenizer's attention mask. The pooler is not
+    built (LAVT drops it too).
+
+    Stage-wise access, for encoders that interleave BERT layers with image stages (MagNet
+    runs 4 stages of 3 layers)::
+
+        tokens, attn = enc.tokenize(texts)
+        h = enc.embed(tokens)                        # B, L, 768
+        h = enc.forward_layers(h, attn, 0, 3)        # layers 0, 1, 2
+        ...
+        h = enc.forward_layers(h, attn, 9, 12)
+
+    ``forward(texts)`` is that with all layers.
+
+    Args:
+        pretrained (str): Local directory of a Hugging Face BERT (e.g. ``bert-base-uncased``):
+            ``config.json``, ``model.safetensors`` or ``pytorch_model.bin``, and
+            ``tokenizer.json`` or ``vocab.txt``.
+        word_len (int): Tokens per sentence, [CLS] and [SEP] included. LAVT: 20.
+            Defaults to 20.
+        sentence (str): Sentence vector: 'cls' (last hidden state of [CLS]) or 'mean'
+            (mean of the non-padding tokens). Defaults to 'cls'.
+        load_weights (bool): Load the directory's weights in :meth:`init_weights`; False
+            keeps a random init (architecture and vocabulary still from the directory).
+            Defaults to True.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 pretrained: str,
+                 word_len: int = 20,
+                 sentence: str = 'cls',
+                 load_weights: bool = True,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        assert sentence in ('cls', 'mean'), f'unknown sentence pooling {sentence}'
+        tf = _transformers()
+        if not osp.isdir(pretrained):
+            raise FileNotFoundError(f'BERT directory not found: {pretrained} (needs '
+                                    'config.json, vocab.txt and the weights)')
+        self.pretrained = pretrained
+        self.word_len = word_len
+        self.sentence = sentence
+        self.load_weights = load_weights
+        self.tokenizer = build_bert_tokenizer(pretrained)
+        config = tf.BertConfig.from_pretrained(pretrained)
+        self.bert = tf.BertModel(config, add_pooling_layer=False)
+
+    @property
+    def width(self) -> int:
+        """Width of the word features (768 for BERT-base)."""
+        return self.bert.config.hidden_size
+
+    @property
+    def num_layers(self) -> int:
+        """Number of Transformer layers."""
+        return len(self.bert.encoder.layer)
+
+    def init_weights(self) -> None:
+        """Load the directory's BERT weights (the pooler, if any, is ignored)."""
+        if not self.load_weights:
+            return
+        tf = _transformers()
+        src = tf.BertModel.from_pretrained(self.pretrained, add_pooling_layer=False)
+        missing, unexpected = self.bert.load_state_dict(src.state_dict(), strict=False)
+        print_log(f'BERTTextEncoder: weights from {self.pretrained}; missing {missing}',
+                  logger='current')
+
+    def tokenize(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
+        """Sentences -> token ids and attention mask (1 = token, 0 = padding), B x word_len
+        (long), on the encoder's device."""
+        enc = self.tokenizer(list(texts), padding='max_length', truncation=True,
+                             max_length=self.word_len, return_tensors='pt')
+        device = self.bert.embeddings.word_embeddings.weight.device
+        return enc['input_ids'].to(device), enc['attention_mask'].to(device)
+
+    def embed(self, tokens: Tensor) -> Tensor:
+        """B, L token ids -> B, L, width embeddings (word + position + type, LN)."""
+        return self.bert.embeddings(input_ids=tokens)
+
+    def layer_mask(self, hidden: Tensor, attention_mask: Tensor):
+        """The attention mask in the form the BERT layers take (implementation-specific)."""
+        try:
+            from transformers.masking_utils import create_bidirectional_mask
+        except ImportError:  # transformers 4.x
+            return self.bert.get_extended_attention_mask(attention_mask, hidden.shape[:2])
+        return create_bidirectional_mask(config=self.bert.config, inputs_embeds=hidden,
+                                         attention_mask=attention_mask)
+
+    def forward_layers(self, hidden: Tensor, attention_mask: Tensor, start: int,
+                       end: int) -> Tensor:
+        """Run BERT layers ``start`` .. ``end - 1``.
+
+        Args:
+            hidden (Tensor): B, L, width.
+            attention_mask (Tensor): B, L, 1 = token, 0 = padding (from :meth:`tokenize`).
+            start (int): First layer.
+            end (int): One past the last layer.
+
+        Returns:
+            Tensor: B, L, width.
+        """
+        mask = self.layer_mask(hidden, attention_mask)
+        for layer in self.bert.encoder.layer[start:end]:
+            out = layer(hidden, mask)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
+    def pool(self, words: Tensor, attention_mask: Tensor) -> Tensor:
+        """B, L, width words -> B, width sentence vector (``sentence`` pooling)."""
+        if self.sentence == 'cls':
+            return words[:, 0]
+        m = attention_mask[..., None].to(words.dtype)  # B, L, 1
+        return (words * m).sum(1) / m.sum(1).clamp(min=1)
+
+    def forward(self, texts: Union[Sequence[str], Tuple[Tensor, Tensor]]) -> TextFeatures:
+        """
+        Args:
+            texts (Sequence[str] | tuple[Tensor, Tensor]): B sentences, or (token ids,
+                attention mask) from :meth:`tokenize`.
+
+        Returns:
+            TextFeatures: tokens (B, L), words (B, L, width, last hidden state),
+            mask (B, L, True = padding), sentence (B, width).
+        """
+        tokens, attn = texts if isinstance(texts, tuple) and isinstance(texts[0], Tensor) \
+            else self.tokenize(texts)
+        words = self.forward_layers(self.embed(tokens), attn, 0, self.num_layers)  # B, L, 768
+        return TextFeatures(tokens, words, attn == 0, self.pool(words, attn))
+

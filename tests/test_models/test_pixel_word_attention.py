@@ -1,0 +1,86 @@
+"""Fusion blocks: LAVT's PWAM + language gate, CoupAlign's WPA."""
+import torch
+import torch.nn.functional as F
+
+from mmris.models.layers import (PWAM, LanguageGate, PixelWordAttention, PWAMFusion,
+                                 WordPixelAlignment)
+from mmris.models.layers.pixel_word_attention import fusion_blocks
+
+
+def lavt_attention(att: PixelWordAttention, x, words, word_mask):
+    """LAVT's SpatialImageLanguageAttention written out (channels-first, masking by
+    multiplying keys / values and adding -1e4 to the padded scores)."""
+    B, HW, _ = x.shape
+    keep = (~word_mask).float()[:, None, :]  # B, 1, L
+    q = F.instance_norm(F.conv1d(x.transpose(1, 2), att.query.weight[..., None],
+                                 att.query.bias)).transpose(1, 2)  # B, HW, K
+    k = F.conv1d(words.transpose(1, 2), att.key.weight[..., None], att.key.bias) * keep
+    v = F.conv1d(words.transpose(1, 2), att.value.weight[..., None], att.value.bias) * keep
+    h, K = att.num_heads, att.key_channels
+    q = q.reshape(B, HW, h, K // h).permute(0, 2, 1, 3)
+    k = k.reshape(B, h, K // h, -1)
+    v = v.reshape(B, h, v.shape[1] // h, -1)
+    sim = (q @ k) * K**-.5 + (1e4 * keep[:, None] - 1e4)
+    out = (sim.softmax(-1) @ v.permute(0, 1, 3, 2)).permute(0, 2, 1, 3).reshape(B, HW, -1)
+    out = F.conv1d(out.transpose(1, 2), att.out.weight[..., None], att.out.bias)
+    return F.instance_norm(out).transpose(1, 2)
+
+
+def _inputs(B=2, HW=12, C=16, L=5, D=8):
+    torch.manual_seed(0)
+    x, words = torch.randn(B, HW, C), torch.randn(B, L, D)
+    mask = torch.zeros(B, L, dtype=torch.bool)
+    mask[0, 3:] = True
+    return x, words, mask
+
+
+def test_pixel_word_attention_matches_lavt():
+    x, words, mask = _inputs()
+    for heads in (1, 2):
+        att = PixelWordAttention(16, 8, 16, 16, 16, num_heads=heads)
+        out = att(x, words, mask)
+        assert out.shape == (2, 12, 16)
+        torch.testing.assert_close(out, lavt_attention(att, x, words, mask), atol=1e-4,
+                                   rtol=1e-4)
+        # padded words have no say
+        words2 = words.clone()
+        words2[0, 3:] = 100.
+        torch.testing.assert_close(att(x, words2, mask), out)
+
+
+def test_pwam_and_gate():
+    x, words, mask = _inputs()
+    pwam = PWAM(16, 8)
+    fused = pwam(x, words, mask)
+    assert fused.shape == x.shape
+    gate = LanguageGate(16)
+    g = gate(fused)
+    assert g.shape == x.shape and g.abs().max() < 1 and g.abs().max() > 0
+    assert LanguageGate(16, zero_init=True)(fused).abs().max() == 0
+    block = PWAMFusion(16, 8)
+    nxt, out, w = block(x, (3, 4), words, mask)
+    f = block.pwam(x, words, mask)
+    torch.testing.assert_close(out, f)  # LAVT: the decoder gets the fused map
+    torch.testing.assert_close(nxt, x + block.gate(f) * f)
+    assert w is words
+
+
+def test_wpa_gate_starts_closed_and_opens():
+    x, words, mask = _inputs()
+    wpa = WordPixelAlignment(16, 8, num_heads=2)
+    nxt, out, _ = wpa(x, (3, 4), words, mask)
+    torch.testing.assert_close(nxt, x)  # closed gate: the stage output is Swin's own
+    assert out is nxt
+    nxt.sum().backward()
+    assert wpa.gate.layers[2].weight.grad.abs().sum() > 0  # ... but it learns to open
+    wpa.gate.layers[2].weight.data.normal_()
+    assert not torch.allclose(wpa(x, (3, 4), words, mask)[0], x)
+
+
+def test_fusion_blocks_per_stage_heads():
+    blocks = fusion_blocks(dict(type='WordPixelAlignment', num_heads=(1, 2)), [8, 16], 4)
+    assert [b.attn.num_heads for b in blocks] == [1, 2]
+    assert [b.attn.embed_dims for b in blocks] == [8, 16]
+    x = torch.randn(1, 4, 8)
+    ident = fusion_blocks(None, [8], 4)[0]
+    assert ident(x, (2, 2), None, None)[0] is x

@@ -1,0 +1,118 @@
+"""SwinFusion: shapes, the fusion hook, official Swin checkpoints."""
+import torch
+from mmseg.models.backbones import SwinTransformer
+
+from mmris.models.backbones import SwinFusion, convert_official_swin
+from mmris.models.utils.text_features import TextFeatures
+
+TINY = dict(embed_dims=16, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), window_size=4,
+            drop_path_rate=0.)
+
+
+def _text(B=2, L=6, D=8):
+    mask = torch.zeros(B, L, dtype=torch.bool)
+    mask[:, 4:] = True
+    return TextFeatures(torch.zeros(B, L, dtype=torch.long), torch.randn(B, L, D), mask,
+                        torch.randn(B, D))
+
+
+def test_shapes_and_text_is_used():
+    torch.manual_seed(0)
+    m = SwinFusion(fusion=dict(type='PWAMFusion'), text_dims=8, **TINY)
+    m.init_weights()
+    m.eval()
+    x, text = torch.randn(2, 3, 64, 64), _text()
+    outs = m(x, text)
+    assert [tuple(o.shape) for o in outs] == [(2, 16, 16, 16), (2, 32, 8, 8), (2, 64, 4, 4),
+                                              (2, 128, 2, 2)]
+    other = text._replace(words=torch.randn_like(text.words))
+    assert not torch.allclose(m(x, other)[-1], outs[-1])
+    # padded words do not matter
+    padded = text.words.clone()
+    padded[:, 4:] = 50.
+    torch.testing.assert_close(m(x, text._replace(words=padded))[-1], outs[-1])
+    assert SwinFusion.takes_text
+
+
+def test_closed_wpa_gates_give_plain_swin():
+    torch.manual_seed(0)
+    m = SwinFusion(fusion=dict(type='WordPixelAlignment', num_heads=(1, 2, 2, 4)),
+                   text_dims=8, **TINY)
+    m.init_weights()
+    m.eval()
+    plain = SwinTransformer(**TINY)
+    plain.eval()
+    missing, unexpected = plain.load_state_dict(m.state_dict(), strict=False)
+    assert not missing and all(k.startswith('fusions.') for k in unexpected)
+    x = torch.randn(1, 3, 64, 64)
+    for a, b in zip(m(x, _text(B=1)), plain(x)):
+        torch.testing.assert_close(a, b)
+
+
+def _official_patch_merging(x, H, W, weight, norm_w, norm_b):
+    """microsoft/Swin-Transformer PatchMerging: concat x0..x3, LN, reduction."""
+    x = x.view(x.shape[0], H, W, -1)
+    x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+    x = torch.nn.functional.layer_norm(x.flatten(1, 2), (x.shape[-1],), norm_w, norm_b)
+    return x @ weight.T
+
+
+def test_convert_official_patch_merging():
+    torch.manual_seed(0)
+    m = SwinTransformer(**TINY)
+    m.eval()
+    C = 16
+    official = {'layers.0.downsample.reduction.weight': torch.randn(2 * C, 4 * C),
+                'layers.0.downsample.norm.weight': torch.randn(4 * C),
+                'layers.0.downsample.norm.bias': torch.randn(4 * C),
+                'head.weight': torch.zeros(3, 8), 'norm.weight': torch.ones(8),
+                'layers.0.blocks.1.attn_mask': torch.zeros(1)}
+    conv = convert_official_swin(official)
+    assert set(conv) == {'stages.0.downsample.reduction.weight',
+                         'stages.0.downsample.norm.weight', 'stages.0.downsample.norm.bias'}
+    m.load_state_dict(conv, strict=False)
+    x = torch.randn(2, 8 * 8, C)
+    ours, hw = m.stages[0].downsample(x, (8, 8))
+    ref = _official_patch_merging(x, 8, 8, official['layers.0.downsample.reduction.weight'],
+                                  official['layers.0.downsample.norm.weight'],
+                                  official['layers.0.downsample.norm.bias'])
+    assert hw == (4, 4)
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+
+
+def _to_official(state):
+    """mmseg Swin keys -> official ones (the inverse of convert_official_swin)."""
+    out = {}
+    for k, v in state.items():
+        if k.startswith('fusions.'):
+            continue
+        if '.downsample.' in k:  # Unfold order -> official (the permutation is its own inverse)
+            c = v.shape[-1] // 4
+            v = v.reshape(*v.shape[:-1], c, 4).transpose(-1, -2)[..., [0, 2, 1, 3], :]
+            v = v.reshape(*v.shape[:-2], 4 * c)
+        k = k.replace('stages.', 'layers.').replace('attn.w_msa.', 'attn.')
+        k = k.replace('ffn.layers.0.0.', 'mlp.fc1.').replace('ffn.layers.1.', 'mlp.fc2.')
+        out[k.replace('patch_embed.projection.', 'patch_embed.proj.')] = v
+    out['head.weight'] = torch.zeros(10, 128)
+    return out
+
+
+def test_load_official_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    src = SwinFusion(fusion=None, **TINY)
+    src.init_weights()
+    for p in src.parameters():
+        p.data.normal_()
+    path = tmp_path / 'swin_official.pth'
+    torch.save({'model': _to_official(src.state_dict())}, path)
+    dst = SwinFusion(fusion=dict(type='WordPixelAlignment', num_heads=1), text_dims=8,
+                     pretrained=str(path), **TINY)
+    dst.init_weights()
+    src.eval(), dst.eval()
+    x = torch.randn(1, 3, 64, 64)
+    for a, b in zip(dst(x, _text(B=1)), src(x, _text(B=1))):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    # another window size: the relative position tables are resized
+    other = SwinFusion(fusion=None, pretrained=str(path), **dict(TINY, window_size=2))
+    other.init_weights()
+    assert other.stages[0].blocks[0].attn.w_msa.relative_position_bias_table.shape == (9, 1)
