@@ -1,3 +1,4 @@
+from .bert import BERTTextEncoder
 from .clip_text import CLIPTextEncoder
 
-__all__ = ['CLIPTextEncoder']
+__all__ = ['CLIPTextEncoder', 'BERTTextEncoder']
