@@ -33,4 +33,34 @@ from .utils.checkpoint import register_safe_globals  # noqa: E402
 
 register_safe_globals()
 
+
+def _register_config_scope() -> None:
+    """Let mmengine resolve ``mmris::`` config bases and model names.
+
+    mmengine 0.10.7 only knows the OpenMMLab packages in ``MODULE2PACKAGE`` (so ``mmris::``
+    fails its assertion), and finds a package's ``.mim`` through ``pkg_resources``, which
+    points at ``site-packages/mmris`` even for an editable install (where no such folder
+    exists). Here ``mmris`` is added to the table, and the config module's package lookup
+    answers this package's own folder for ``mmris``.
+    """
+    import os.path as osp
+
+    from mmengine.config import config as config_module
+    from mmengine.config import utils as config_utils
+
+    config_utils.MODULE2PACKAGE.setdefault('mmris', 'mmris')
+    lookup = config_module.get_installed_path
+    if getattr(lookup, 'mmris_aware', False):
+        return
+    here = osp.dirname(osp.abspath(__file__))
+
+    def get_installed_path(package: str) -> str:
+        return here if package == 'mmris' else lookup(package)
+
+    get_installed_path.mmris_aware = True
+    config_module.get_installed_path = get_installed_path
+
+
+_register_config_scope()
+
 __all__ = ['__version__']

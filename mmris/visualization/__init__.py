@@ -1,3 +1,3 @@
-from .ris_visualizer import RISLocalVisualizer
+from .ris_visualizer import RISLocalVisualizer, ris_file_stem
 
-__all__ = ['RISLocalVisualizer']
+__all__ = ['RISLocalVisualizer', 'ris_file_stem']

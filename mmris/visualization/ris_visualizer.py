@@ -1,6 +1,7 @@
 """Visualizer that draws the referred mask and the sentence."""
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+import textwrap
+from typing import Any, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
@@ -8,6 +9,25 @@ from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
 from mmris.registry import VISUALIZERS
+
+
+def ris_file_stem(stem: str, ref_id: Optional[Any] = None, sent_id: Optional[Any] = None) -> str:
+    """The file stem of one (image, sentence) drawing: ``<stem>_ref<ref_id>_sent<sent_id>``,
+    leaving out the ids that are None.
+
+    Args:
+        stem (str): Image file stem (or any name for an in-memory image).
+        ref_id (optional): The referred object's id.
+        sent_id (optional): The sentence's id.
+
+    Returns:
+        str: e.g. ``'COCO_train2014_000000000009_ref12_sent40'``.
+    """
+    parts = [stem]
+    for value, tag in ((ref_id, 'ref'), (sent_id, 'sent')):
+        if value is not None:
+            parts.append(f'{tag}{value}')
+    return '_'.join(parts)
 
 
 @VISUALIZERS.register_module()
@@ -46,16 +66,13 @@ class RISLocalVisualizer(SegLocalVisualizer):
 
     @staticmethod
     def sample_name(name: str, data_sample: Optional[SegDataSample]) -> str:
-        """``<image stem>_ref<ref_id>_sent<sent_id>`` (falls back to ``name``)."""
+        """``<image stem>_ref<ref_id>_sent<sent_id>``: the stem of ``img_path`` in the
+        metainfo (else of ``name``), and the ids the metainfo has."""
         if data_sample is None:
             return name
         meta = data_sample.metainfo
-        stem = osp.splitext(osp.basename(meta.get('img_path', name)))[0]
-        parts = [stem]
-        for key, tag in (('ref_id', 'ref'), ('sent_id', 'sent')):
-            if meta.get(key) is not None:
-                parts.append(f'{tag}{meta[key]}')
-        return '_'.join(parts)
+        stem = osp.splitext(osp.basename(meta.get('img_path') or name))[0]
+        return ris_file_stem(stem, meta.get('ref_id'), meta.get('sent_id'))
 
     def draw_referring(self, image: np.ndarray, mask: Optional[np.ndarray],
                        color: Sequence[int], sentence: str, title: str) -> np.ndarray:
@@ -65,8 +82,11 @@ class RISLocalVisualizer(SegLocalVisualizer):
             self.draw_binary_masks(mask.astype(bool), colors=[tuple(color)], alphas=self.alpha)
         h, w = image.shape[:2]
         font_size = self.font_size or max(8, min(h, w) // 22)
+        text = f'{title}: {sentence}' if sentence else f'{title}: <empty sentence>'
+        # wrap to the panel's width (a glyph is about 0.6 font sizes wide)
+        text = textwrap.fill(text, width=max(10, int(w / (0.6 * font_size))))
         self.draw_texts(
-            f'{title}: {sentence}' if sentence else f'{title}: <empty sentence>',
+            text,
             positions=np.array([[4, 4]]),
             colors='white',
             font_sizes=font_size,
@@ -117,6 +137,7 @@ class RISLocalVisualizer(SegLocalVisualizer):
         drawn = np.concatenate(panels, axis=1) if panels else \
             self.draw_referring(image, None, self.pred_color, sentence, 'Image')
 
+        self.set_image(drawn)  # so that get_image() returns the whole drawing
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:

@@ -1,6 +1,6 @@
 """CLIP text tower (open_clip's TextTransformer) with its BPE tokenizer, CRIS-style."""
 from functools import lru_cache
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -86,6 +86,12 @@ class CLIPTextEncoder(BaseModule):
         """Sentences -> B, word_len token ids (long) on the encoder's device."""
         tokens = _tokenizer()(list(texts), context_length=self.word_len)
         return tokens.to(self.text.positional_embedding.device)
+
+    def count_tokens(self, texts: Sequence[str]) -> List[int]:
+        """Tokens each sentence needs, SOT and EOT included, before any cut; a sentence
+        with more than ``word_len`` is cut by :meth:`tokenize`."""
+        tok = _tokenizer()
+        return [len(tok.encode(text)) + 2 for text in texts]
 
     def forward(self, texts: Union[Sequence[str], Tensor]) -> TextFeatures:
         """

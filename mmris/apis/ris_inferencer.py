@@ -1,0 +1,515 @@
+"""Referring segmentation with a trained model: image(s) + sentence(s) -> mask(s)."""
+import copy
+import difflib
+import os.path as osp
+import re
+import warnings
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import mmcv
+import mmengine
+import numpy as np
+import torch
+import torch.nn as nn
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.infer.infer import BaseInferencer, ModelType
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint
+from mmseg.structures import SegDataSample
+from rich.progress import track
+
+from mmris.registry import INFERENCERS, TRANSFORMS
+from mmris.visualization import ris_file_stem
+
+__all__ = ['RISInferencer', 'CheckpointMismatchError', 'load_ris_image']
+
+ImageType = Union[str, np.ndarray]
+TextsType = Union[str, Sequence[str], Sequence[Union[str, Sequence[str]]], None]
+
+# Transforms that read files the inferencer does not have (annotations) or that it replaces
+# (image loading from a path *or* an array).
+_DROPPED = ('LoadReferAnnotation', 'LoadAnnotations', 'LoadDepthAnnotation',
+            'LoadImageFromFile', 'LoadImageFromNDArray', 'InferencerLoader')
+_LOADERS = ('LoadImageFromFile', 'LoadImageFromNDArray', 'InferencerLoader')
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint's weights do not fit the model the config builds."""
+
+
+def load_ris_image(img: ImageType, name: str = 'image') -> np.ndarray:
+    """Read an image path, or check an array, and return it as uint8 BGR, H x W x 3.
+
+    A grayscale image (H x W or H x W x 1) is repeated to 3 channels; the alpha channel of a
+    4-channel image (BGRA) is dropped. Arrays are taken as BGR, OpenCV's (and mmcv's) order.
+
+    Args:
+        img (str | np.ndarray): Path or array.
+        name (str): How to call the image in error messages. Defaults to 'image'.
+
+    Returns:
+        np.ndarray: uint8, H x W x 3, BGR.
+
+    Raises:
+        FileNotFoundError: The path does not exist.
+        ValueError: The file is not a decodable image, or the array has a shape or dtype
+            that is not an image's.
+        TypeError: ``img`` is neither a path nor an array.
+    """
+    if isinstance(img, str):
+        if not osp.isfile(img):
+            raise FileNotFoundError(f'{name}: no such image file: {img!r}')
+        with open(img, 'rb') as f:
+            data = f.read()
+        arr = mmcv.imfrombytes(data, flag='color', backend='cv2') if data else None
+        if arr is None:
+            raise ValueError(f'{name}: cannot read {img!r} as an image (not an image file, '
+                             'an unsupported format, or a truncated file)')
+        return arr  # cv2's colour flag: gray -> 3 channels, alpha dropped, 16 bit -> 8 bit
+    if not isinstance(img, np.ndarray):
+        raise TypeError(f'{name}: expected an image path (str) or a numpy array, '
+                        f'got {type(img).__name__}')
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
+        raise ValueError(f'{name}: an image array must be H x W, H x W x 1, H x W x 3 or '
+                         f'H x W x 4 (BGR order), got shape {tuple(img.shape)}')
+    if img.dtype != np.uint8:
+        if img.dtype == bool or not np.issubdtype(img.dtype, np.number) \
+                or img.min() < 0 or img.max() > 255:
+            raise ValueError(f'{name}: an image array must hold values in 0..255 '
+                             f'(uint8), got dtype {img.dtype}')
+        img = img.astype(np.uint8)
+    return np.ascontiguousarray(img)
+
+
+class _LoadRISInput:
+    """First step of the inference pipeline: ``dict(img=path or array, text, ...)`` ->
+    the results dict that ``LoadImageFromFile`` would give."""
+
+    def __call__(self, item: dict) -> dict:
+        img = load_ris_image(item['img'], item['name'])
+        results = {k: v for k, v in item.items() if k not in ('img', 'name')}
+        if isinstance(item['img'], str):
+            results['img_path'] = item['img']
+        results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        return results
+
+
+@INFERENCERS.register_module(name='ris')
+@INFERENCERS.register_module()
+class RISInferencer(BaseInferencer):
+    """Referring image segmentation inferencer, in the style of mmseg's ``MMSegInferencer``.
+
+    Runs the config's test pipeline without the annotation loading, on image paths or
+    arrays, in batches, and returns a mask and a score per (image, sentence) pair.
+
+    Examples:
+        >>> from mmris.apis import RISInferencer
+        >>> inferencer = RISInferencer('configs/cris/cris_r50_8xb8-50e_refcoco-416.py',
+        ...                            weights='cris_r50_refcoco.pth')
+        >>> result = inferencer('demo.jpg', 'the man on the left')
+        >>> mask = result['predictions'][0]['mask']   # H x W uint8, {0, 1}
+        >>> # several sentences for one image, overlays written to out/vis
+        >>> inferencer('demo.jpg', ['the dog', 'the red car'], out_dir='out')
+        >>> # one sentence per image, 8 pairs per forward pass
+        >>> inferencer(['a.jpg', 'b.jpg'], ['the cat', 'the bike'], batch_size=8)
+
+    Args:
+        model (str | dict | Config): Config file, config object, or a model name (or alias)
+            from ``model-index.yml`` (``RISInferencer.list_models()`` lists them).
+        weights (str, optional): Local checkpoint. mmris publishes no weights, so a model
+            without them predicts with random weights (with a warning).
+        device (str, optional): 'cpu', 'cuda', 'cuda:1', ... Defaults to the available one.
+        scope (str, optional): Registry scope. Defaults to 'mmris'.
+        show_progress (bool): Show a progress bar when there is more than one batch.
+            Defaults to True.
+        strict (bool): Raise :class:`CheckpointMismatchError` when the checkpoint's keys or
+            shapes differ from the model's; False only warns. Defaults to True.
+    """
+
+    preprocess_kwargs: set = set()
+    forward_kwargs: set = set()
+    visualize_kwargs: set = {'show', 'wait_time', 'img_out_dir', 'opacity', 'return_vis'}
+    postprocess_kwargs: set = {'pred_out_dir'}
+
+    def __init__(self,
+                 model: Union[ModelType, str],
+                 weights: Optional[str] = None,
+                 device: Optional[str] = None,
+                 scope: Optional[str] = 'mmris',
+                 show_progress: bool = True,
+                 strict: bool = True) -> None:
+        import mmris  # noqa: F401  (lets mmengine resolve `mmris::` and model names)
+        from mmris.utils import register_all_modules
+        register_all_modules(init_default_scope=False)
+        init_default_scope(scope or 'mmris')
+        self.strict = strict
+        if weights is not None and not osp.isfile(weights):
+            raise FileNotFoundError(f'no such checkpoint file: {weights!r}')
+        if isinstance(model, str) and not osp.isfile(model) and model.endswith('.py'):
+            raise FileNotFoundError(f'no such config file: {model!r}')
+        super().__init__(
+            model=model, weights=weights, device=device, scope=scope,
+            show_progress=show_progress)
+        if device == 'cpu' or not torch.cuda.is_available():
+            self.model = revert_sync_batchnorm(self.model)
+        self._num_vis = 0
+
+    # ------------------------------------------------------------------ building
+    @staticmethod
+    def _index(scope: Optional[str] = 'mmris') -> Tuple[str, List[Tuple[List[str], dict]]]:
+        """The folder holding ``configs`` and ``model-index.yml``, and ([name, *aliases],
+        entry) for every model in the index."""
+        import mmris  # noqa: F401  (adds mmris to mmengine's package table)
+        root = BaseInferencer._get_repo_or_mim_dir(scope or 'mmris')
+        models = []
+        for entry in BaseInferencer._get_models_from_metafile(root):
+            aliases = entry.get('Alias') or []
+            aliases = [aliases] if isinstance(aliases, str) else list(aliases)
+            models.append(([entry['Name']] + aliases, entry))
+        return root, models
+
+    def _load_model_from_metafile(self, model: str) -> Tuple[Config, Optional[str]]:
+        """Config (and weights, if the index names any) of a model name or alias."""
+        root, models = self._index(self.scope)
+        for names, entry in models:
+            if model.lower() in [n.lower() for n in names]:
+                weights = entry.get('Weights')
+                weights = weights[0] if isinstance(weights, list) else weights
+                return Config.fromfile(osp.join(root, entry['Config'])), weights
+        known = [n for names, _ in models for n in names]
+        close = difflib.get_close_matches(model, known, n=3, cutoff=0.5)
+        hint = f' Did you mean {", ".join(close)}?' if close else ''
+        raise ValueError(f'{model!r} is neither a config file nor a model name in '
+                         f'model-index.yml.{hint} RISInferencer.list_models() lists them.')
+
+    @staticmethod
+    def list_models(scope: Optional[str] = 'mmris', patterns: str = r'.*') -> List[str]:
+        """Model names and aliases of ``model-index.yml`` matching ``patterns``
+        (``re.match``)."""
+        _, models = RISInferencer._index(scope)
+        return [n for names, _ in models for n in names if re.match(patterns, n)]
+
+    def _load_weights_to_model(self, model: nn.Module, checkpoint: Optional[dict],
+                               cfg: Optional[Config]) -> None:
+        """Load the checkpoint, naming the keys and shapes that do not fit."""
+        if checkpoint is None:
+            warnings.warn('No checkpoint given: the model predicts with random weights.')
+            return
+        state = checkpoint.get('state_dict', checkpoint)
+        state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+        own = model.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        shapes = sorted(f'{k}: checkpoint {tuple(state[k].shape)}, model '
+                        f'{tuple(own[k].shape)}' for k in set(own) & set(state)
+                        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
+        if missing or unexpected or shapes:
+            msg = self._mismatch_message(missing, unexpected, shapes, checkpoint, cfg)
+            if self.strict:
+                raise CheckpointMismatchError(msg)
+            warnings.warn(msg + ' (strict=False: loading the keys that fit)')
+        fitting = {k: v for k, v in state.items()
+                   if k in own and getattr(v, 'shape', None) == own[k].shape}
+        model.load_state_dict(fitting, strict=False)
+
+    @staticmethod
+    def _mismatch_message(missing: List[str], unexpected: List[str], shapes: List[str],
+                          checkpoint: dict, cfg: Optional[Config]) -> str:
+
+        def some(keys: List[str], n: int = 8) -> str:
+            more = f', ... ({len(keys) - n} more)' if len(keys) > n else ''
+            return ', '.join(keys[:n]) + more
+
+        lines = ['the checkpoint does not fit the model built from the config '
+                 f'{getattr(cfg, "filename", None) or "(given as a dict)"}:']
+        if missing:
+            lines.append(f'  {len(missing)} model keys missing from the checkpoint: '
+                         f'{some(missing)}')
+        if unexpected:
+            lines.append(f'  {len(unexpected)} checkpoint keys the model does not have: '
+                         f'{some(unexpected)}')
+        if shapes:
+            lines.append(f'  {len(shapes)} keys with other shapes: {some(shapes, 4)}')
+        meta = checkpoint.get('meta') or {}
+        if isinstance(meta, dict) and meta.get('experiment_name'):
+            lines.append(f'  the checkpoint was saved by the run {meta["experiment_name"]!r}')
+        lines.append('  Use the config the checkpoint was trained with (an official CRIS '
+                     'checkpoint needs tools/model_converters/cris2mmris.py first).')
+        return '\n'.join(lines)
+
+    def _init_pipeline(self, cfg: Config) -> Compose:
+        """The test pipeline without annotation loading, reading paths or arrays."""
+        try:
+            pipeline_cfg = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+        except AttributeError:
+            pipeline_cfg = copy.deepcopy(cfg.get('test_pipeline'))
+        if not pipeline_cfg:
+            raise ValueError('the config has no test pipeline '
+                             '(test_dataloader.dataset.pipeline or test_pipeline)')
+        if not any(t['type'] in _LOADERS for t in pipeline_cfg):
+            raise ValueError('the test pipeline has no image loading transform '
+                             f'({", ".join(_LOADERS)})')
+        rest = [TRANSFORMS.build(t) for t in pipeline_cfg if t['type'] not in _DROPPED]
+        return Compose([_LoadRISInput()] + rest)
+
+    # ------------------------------------------------------------------ inputs
+    @staticmethod
+    def _pair(inputs: Union[ImageType, Sequence], texts: TextsType) -> List[dict]:
+        """(image, sentence) pairs from the accepted forms of ``inputs`` and ``texts``."""
+        if isinstance(inputs, (str, np.ndarray)):
+            if texts is None:
+                raise ValueError('give a sentence: inferencer(image, "the man on the left")')
+            texts = [texts] if isinstance(texts, str) else list(texts)
+            images, per_image = [inputs], [texts]
+        else:
+            inputs = list(inputs)
+            if inputs and all(isinstance(x, dict) for x in inputs) and texts is None:
+                images = [x.get('img') for x in inputs]
+                per_image = [x.get('text') for x in inputs]
+            else:
+                if texts is None:
+                    raise ValueError('give one sentence per image (texts=[...])')
+                if isinstance(texts, str):
+                    texts = [texts] * len(inputs)
+                texts = list(texts)
+                if len(texts) != len(inputs):
+                    raise ValueError(f'{len(inputs)} images but {len(texts)} sentences: give '
+                                     'one sentence (or a list of sentences) per image')
+                images, per_image = inputs, texts
+            per_image = [[t] if isinstance(t, str) or t is None else list(t)
+                         for t in per_image]
+        if not images:
+            raise ValueError('no images given')
+        pairs, stems = [], {}
+        for i, (img, sentences) in enumerate(zip(images, per_image)):
+            if isinstance(img, str):
+                if not osp.isfile(img):
+                    raise FileNotFoundError(f'image {i}: no such image file: {img!r}')
+                stem = osp.splitext(osp.basename(img))[0]
+            elif isinstance(img, np.ndarray):
+                stem = f'array{i:05d}'
+            else:
+                raise TypeError(f'image {i}: expected an image path (str) or a numpy array, '
+                                f'got {type(img).__name__}')
+            # the same file name from two folders must not share output files
+            if stems.setdefault(stem, i) != i:
+                stem = f'{stem}_{i}'
+            if not sentences:
+                raise ValueError(f'image {i} ({stem}): no sentence given')
+            for j, text in enumerate(sentences):
+                where = f'sentence {j} of image {i} ({stem})'
+                if not isinstance(text, str):
+                    raise TypeError(f'{where}: expected a str, got {type(text).__name__}')
+                if not text.strip():
+                    raise ValueError(f'{where} is empty: give the expression to segment')
+                pairs.append(dict(img=img, text=text, name=f'image {i} ({stem})', stem=stem,
+                                  input_index=i, sent_id=j))
+        return pairs
+
+    def preprocess(self, pairs: List[dict], batch_size: int = 1,
+                   **kwargs) -> Iterable[Tuple[List[int], dict]]:
+        """Yields (pair indices, collated batch) of ``batch_size`` pairs each."""
+        keys = ('img', 'text', 'name', 'sent_id')
+        for start in range(0, len(pairs), batch_size):
+            chunk = pairs[start:start + batch_size]
+            data = [self.pipeline({k: p[k] for k in keys}) for p in chunk]
+            yield list(range(start, start + len(chunk))), self.collate_fn(data)
+
+    # ------------------------------------------------------------------ running
+    def __call__(self,
+                 inputs: Union[ImageType, Sequence[ImageType], Sequence[dict]],
+                 texts: TextsType = None,
+                 batch_size: int = 1,
+                 return_datasamples: bool = False,
+                 return_vis: bool = False,
+                 show: bool = False,
+                 wait_time: float = 0,
+                 out_dir: str = '',
+                 img_out_dir: str = 'vis',
+                 pred_out_dir: str = 'pred',
+                 opacity: float = 0.5) -> Dict[str, list]:
+        """Segment what each sentence describes.
+
+        Args:
+            inputs (str | np.ndarray | list): An image (path, or BGR array as from
+                ``cv2.imread``), a list of images, or a list of
+                ``dict(img=..., text=str | list[str])``.
+            texts (str | list, optional): For one image: a sentence or a list of sentences.
+                For a list of images: one sentence (or list of sentences) per image, or one
+                sentence for all. Not given with a list of dicts.
+            batch_size (int): (image, sentence) pairs per forward pass. Defaults to 1.
+            return_datasamples (bool): Return the ``SegDataSample`` of each pair (with
+                ``seg_logits`` and ``pred_sem_seg``) instead of dicts. Defaults to False.
+            return_vis (bool): Also return the drawings (RGB arrays). Defaults to False.
+            show (bool): Show each drawing in a window. Defaults to False.
+            wait_time (float): Seconds each shown drawing stays. Defaults to 0.
+            out_dir (str): When set, drawings go to ``out_dir/img_out_dir`` and masks
+                (PNG, 0 / 255) to ``out_dir/pred_out_dir``, both named
+                ``<image stem>_sent<sentence index>.png``. Defaults to ''.
+            img_out_dir (str): Subfolder of the drawings. Defaults to 'vis'.
+            pred_out_dir (str): Subfolder of the masks. Defaults to 'pred'.
+            opacity (float): Opacity of the drawn mask. Defaults to 0.5.
+
+        Returns:
+            dict: ``predictions``: one entry per (image, sentence) pair, in input order, each
+            a dict with ``mask`` (H x W uint8 {0, 1} at the image's size), ``score`` (mean
+            foreground probability inside the mask; the highest probability when the mask
+            is empty), ``text`` (the sentence as the model read it, cleaned),
+            ``input_index``, ``sent_id``, ``img_path`` (None for arrays), ``num_tokens`` and
+            ``truncated`` (True when the sentence was longer than the text encoder takes and
+            was cut); or the ``SegDataSample``s with ``return_datasamples``.
+            ``visualization``: the RGB drawings with ``return_vis``, else [].
+        """
+        pairs = self._pair(inputs, texts)
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        img_dir = osp.join(out_dir, img_out_dir) if out_dir else ''
+        pred_dir = osp.join(out_dir, pred_out_dir) if out_dir else ''
+        batches = self.preprocess(pairs, batch_size=batch_size)
+        num_batches = -(-len(pairs) // batch_size)
+        if self.show_progress and num_batches > 1:
+            batches = track(batches, description='Inference', total=num_batches)
+        preds: List[SegDataSample] = []
+        for _, data in batches:
+            preds.extend(self.forward(data))
+        for pair, pred in zip(pairs, preds):
+            pred.set_metainfo(dict(input_index=pair['input_index'], stem=pair['stem']))
+        self._check_lengths(preds)
+        vis = self.visualize(pairs, preds, return_vis=return_vis, show=show,
+                             wait_time=wait_time, img_out_dir=img_dir, opacity=opacity)
+        return self.postprocess(preds, vis, return_datasamples, pred_out_dir=pred_dir)
+
+    @torch.no_grad()
+    def forward(self, inputs: dict, **kwargs) -> List[SegDataSample]:
+        """Feed a collated batch to the model."""
+        return self.model.test_step(inputs)
+
+    def count_tokens(self, texts: Sequence[str]) -> Optional[List[int]]:
+        """Tokens each sentence needs in the model's text encoder (None if it cannot say)."""
+        encoder = getattr(self.model, 'text_encoder', None)
+        if hasattr(encoder, 'count_tokens'):
+            return list(encoder.count_tokens(list(texts)))
+        tokenizer = getattr(encoder, 'tokenizer', None)
+        if callable(tokenizer):  # a Hugging Face tokenizer (BERT)
+            try:
+                return [len(ids) for ids in tokenizer(list(texts))['input_ids']]
+            except Exception:  # noqa: BLE001 - an unknown tokenizer: no length check
+                return None
+        return None
+
+    def _check_lengths(self, preds: List[SegDataSample]) -> None:
+        """Mark (and warn about) the sentences the text encoder cut."""
+        word_len = getattr(getattr(self.model, 'text_encoder', None), 'word_len', None)
+        counts = self.count_tokens([p.metainfo['text'] for p in preds])
+        for i, pred in enumerate(preds):
+            n = counts[i] if counts is not None else None
+            cut = bool(n is not None and word_len is not None and n > word_len)
+            pred.set_metainfo(dict(num_tokens=n, truncated=cut))
+            if cut:
+                warnings.warn(
+                    f'sentence {pred.sent_id} of image {pred.input_index} '
+                    f'("{pred.text}") is {n} tokens long, start and end tokens included, but '
+                    f'the text encoder takes {word_len}: it was cut, the last {n - word_len} '
+                    'tokens were not read', stacklevel=3)
+
+    def visualize(self,
+                  pairs: List[dict],
+                  preds: List[SegDataSample],
+                  return_vis: bool = False,
+                  show: bool = False,
+                  wait_time: float = 0,
+                  img_out_dir: str = '',
+                  opacity: float = 0.5) -> List[np.ndarray]:
+        """Draw each pair's mask and sentence on its image.
+
+        Args:
+            pairs (list[dict]): The (image, sentence) pairs.
+            preds (list[SegDataSample]): Their predictions.
+            return_vis (bool): Return the drawings. Defaults to False.
+            show (bool): Show them in a window. Defaults to False.
+            wait_time (float): Seconds each one is shown. Defaults to 0.
+            img_out_dir (str): Folder to write them to, as
+                ``<image stem>_sent<sentence index>.png``. Defaults to '' (none written).
+            opacity (float): Opacity of the mask. Defaults to 0.5.
+
+        Returns:
+            list[np.ndarray]: The RGB drawings when ``return_vis``, else [].
+        """
+        if not (return_vis or show or img_out_dir):
+            return []
+        if self.visualizer is None:
+            raise ValueError('drawing needs a `visualizer` in the config '
+                             "(e.g. dict(type='RISLocalVisualizer'))")
+        self.visualizer.alpha = opacity
+        results, cache = [], {}
+        for pair, pred in zip(pairs, preds):
+            key = pair['input_index']
+            if key not in cache:  # read each image once for all its sentences
+                cache = {key: mmcv.bgr2rgb(load_ris_image(pair['img'], pair['name']))}
+            name = ris_file_stem(pair['stem'], sent_id=pair['sent_id'])
+            out_file = osp.join(img_out_dir, f'{name}.png') if img_out_dir else None
+            self.visualizer.add_datasample(
+                name, cache[key], pred, draw_gt=False, draw_pred=True, show=show,
+                wait_time=wait_time, out_file=out_file)
+            self._num_vis += 1
+            if return_vis:
+                results.append(self.visualizer.get_image())
+        return results
+
+    def postprocess(self,
+                    preds: List[SegDataSample],
+                    visualization: List[np.ndarray],
+                    return_datasample: bool = False,
+                    pred_out_dir: str = '') -> Dict[str, list]:
+        """Masks and scores (or the data samples), and the masks written as PNG files.
+
+        Args:
+            preds (list[SegDataSample]): Predictions.
+            visualization (list[np.ndarray]): Drawings.
+            return_datasample (bool): Return the samples themselves. Defaults to False.
+            pred_out_dir (str): Folder for ``<image stem>_sent<sentence index>.png``
+                masks (0 / 255). Defaults to '' (none written).
+
+        Returns:
+            dict: ``predictions`` and ``visualization``; see :meth:`__call__`.
+        """
+        out = []
+        for pred in preds:
+            mask = pred.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+            if pred_out_dir:
+                mmengine.mkdir_or_exist(pred_out_dir)
+                name = ris_file_stem(pred.stem, sent_id=pred.sent_id)
+                mmcv.imwrite(mask * 255, osp.join(pred_out_dir, f'{name}.png'))
+            if return_datasample:
+                out.append(pred)
+                continue
+            prob = pred.seg_logits.data[0].float().sigmoid()
+            fg = pred.pred_sem_seg.data[0].bool()
+            score = prob[fg].mean() if fg.any() else prob.max()
+            out.append(dict(mask=mask, score=float(score), text=pred.text,
+                            input_index=pred.input_index, sent_id=pred.sent_id,
+                            img_path=pred.metainfo.get('img_path'),
+                            num_tokens=pred.num_tokens, truncated=pred.truncated))
+        return dict(predictions=out, visualization=visualization)
+
+    def _init_visualizer(self, cfg: Config) -> Any:
+        """The config's visualizer, without its storage backends: the inferencer writes
+        its drawings to the files it names."""
+        if 'visualizer' not in cfg:
+            return None
+        cfg = copy.deepcopy(cfg)
+        cfg.visualizer.pop('vis_backends', None)
+        cfg.visualizer.pop('save_dir', None)
+        return super()._init_visualizer(cfg)
+
+    def _init_collate(self, cfg: Config) -> Any:
+        from mmengine.dataset import pseudo_collate
+        return pseudo_collate
