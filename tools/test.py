@@ -24,8 +24,9 @@ def parse_args() -> argparse.Namespace:
         help='dump the predictions (data samples with masks) to this pickle file')
     parser.add_argument(
         '--show-dir',
-        help='directory, inside the work dir\'s timestamped folder, where images with the '
-        'predicted mask and the sentence are written')
+        help='directory where a drawing of every test sample (ground truth | prediction, with '
+        'the sentence) is written, as <show-dir>/vis_data/vis_image/'
+        '<image stem>_ref<ref_id>_sent<sent_id>_<iter>.png')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -49,6 +50,8 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
             '"visualization=dict(type=\'SegVisualizationHook\')"')
     visualization_hook = default_hooks['visualization']
     visualization_hook['draw'] = True
+    # every sample (mmseg's hook draws one batch in 50 unless the config sets `interval`)
+    visualization_hook.setdefault('interval', 1)
     if args.show:
         visualization_hook['show'] = True
         visualization_hook['wait_time'] = args.wait_time
@@ -72,6 +75,9 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    # Testing needs no training loop, but mmengine's `runner.iter` (which the visualization
+    # hook reads) builds it, training data included, when the config has one.
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.out is not None:
