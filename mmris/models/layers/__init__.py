@@ -3,8 +3,12 @@ from .coord_conv import CoordConv, add_coord
 from .dynamic_projector import DynamicProjector
 from .positional_encoding import sine_pos_1d, sine_pos_2d
 from .vl_decoder import VLDecoder, VLDecoderLayer
+from .pixel_word_attention import (PWAM, LanguageGate, PixelWordAttention, PWAMFusion,
+                                   WordPixelAlignment)
+from .query_decoder import QueryDecoder, QueryDecoderLayer
 
 __all__ = [
     'MultiheadAttention', 'CoordConv', 'add_coord', 'DynamicProjector', 'sine_pos_1d',
-    'sine_pos_2d', 'VLDecoder', 'VLDecoderLayer'
+    'sine_pos_2d', 'VLDecoder', 'VLDecoderLayer', 'PixelWordAttention', 'LanguageGate',
+    'PWAM', 'PWAMFusion', 'WordPixelAlignment', 'QueryDecoder', 'QueryDecoderLayer'
 ]

@@ -1,1 +1,3 @@
-__all__ = []
+from .pixel_contrastive import PixelContrastiveLoss
+
+__all__ = ['PixelContrastiveLoss']

@@ -1,0 +1,24 @@
+# A tiny LAVT for tests and the toy dataset (lavt_swin-b.py made small): a 4-stage Swin of
+# width 32 (window 4), the tiny CLIP text tower of cris_tiny.py (64 wide; its BPE vocabulary
+# ships with open_clip, so no BERT directory is needed), random init, 128 x 128 input.
+_base_ = ['./lavt_swin-b.py']
+input_size = (128, 128)
+model = dict(
+    data_preprocessor=dict(size=input_size),
+    # stage maps: 32 x 32 x 32, 64 x 16 x 16, 128 x 8 x 8, 256 x 4 x 4
+    backbone=dict(
+        pretrain_img_size=224,
+        embed_dims=32,
+        depths=(2, 2, 2, 2),
+        num_heads=(1, 2, 4, 8),
+        window_size=4,
+        drop_path_rate=0.1,
+        text_dims=64,
+        pretrained=None),
+    text_encoder=dict(
+        _delete_=True,
+        type='CLIPTextEncoder',
+        arch=dict(width=64, heads=4, layers=2, output_dim=64),
+        word_len=17,
+        pretrained=None),
+    decode_head=dict(in_channels=[32, 64, 128, 256], channels=64))
