@@ -4,6 +4,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from open_clip.modified_resnet import AttentionPool2d, ModifiedResNet
 from open_clip.transformer import QuickGELU, VisionTransformer
@@ -31,7 +32,7 @@ def resize_grid_pos(pos: Tensor, size: Tuple[int, int]) -> Tensor:
     Returns:
         Tensor: h*w, C.
     """
-    g = int(round(pos.shape[0]**0.5))
+    g = int(round(int(pos.shape[0])**0.5))  # int(): also under jit tracing
     if (g, g) == tuple(size):
         return pos
     grid = pos.reshape(1, g, g, -1).permute(0, 3, 1, 2)  # 1, C, G, G
@@ -105,6 +106,10 @@ class CLIPImageEncoder(BaseModule):
     gives its patch tokens as a ``width x H/p x W/p`` map (before ``ln_post``); the global
     vector is ``ln_post(class token) @ proj``. Defaults to the last block.
 
+    With ``vit_levels`` (MMNet's ViT), three convolutions make maps at strides 8, 16 and 32
+    from the patch maps: a 2x2 stride-2 transposed conv, a 3x3 conv and a 3x3 stride-2 conv,
+    each with BN and ReLU. One patch map (one out index) feeds all three, three feed one each.
+
     Positional embeddings are resized to the input's grid at every forward pass.
 
     Args:
@@ -117,6 +122,8 @@ class CLIPImageEncoder(BaseModule):
         out_global (bool): Append the global vector (B x output_dim) as the last output.
             Defaults to False.
         quick_gelu (bool): QuickGELU in ViT blocks (OpenAI's weights). Defaults to True.
+        vit_levels (Sequence[int], optional): Channels of the stride 8, 16, 32 maps made from
+            the ViT patch maps (see above). Defaults to None (the patch maps as they are).
         pretrained (str, optional): Local OpenAI or open_clip checkpoint of the whole CLIP
             model; its ``visual.*`` weights are loaded by :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config. Defaults to None.
@@ -127,6 +134,7 @@ class CLIPImageEncoder(BaseModule):
                  out_indices: Optional[Sequence[int]] = None,
                  out_global: bool = False,
                  quick_gelu: bool = True,
+                 vit_levels: Optional[Sequence[int]] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
@@ -149,6 +157,16 @@ class CLIPImageEncoder(BaseModule):
             self.visual.init_parameters()
             default = (1, 2, 3)
         self.out_indices = tuple(default if out_indices is None else out_indices)
+        self.levels = None
+        if vit_levels is not None:
+            assert self.is_vit and len(self.out_indices) in (1, 3), \
+                '`vit_levels` needs a ViT and 1 or 3 out_indices'
+            w, (c2, c3, c4) = cfg['width'], vit_levels
+            bn = dict(type='BN')
+            self.levels = nn.ModuleList([
+                ConvModule(w, c2, 2, stride=2, conv_cfg=dict(type='deconv'), norm_cfg=bn),
+                ConvModule(w, c3, 3, padding=1, norm_cfg=bn),
+                ConvModule(w, c4, 3, stride=2, padding=1, norm_cfg=bn)])
 
     def init_weights(self) -> None:
         """Initialize, then load the CLIP image weights from ``pretrained`` if given."""
@@ -186,6 +204,8 @@ class CLIPImageEncoder(BaseModule):
             x = block(x)
             if i in self.out_indices:
                 outs.append(x[:, 1:].transpose(1, 2).reshape(B, C, h, w))
+        if self.levels is not None:  # B, c2, 2h, 2w / B, c3, h, w / B, c4, h/2, w/2
+            outs = [conv(m) for conv, m in zip(self.levels, outs * (3 // len(outs)))]
         if self.out_global:
             outs.append(v.ln_post(x[:, 0]) @ v.proj)  # B, output_dim
         return tuple(outs)

@@ -3,7 +3,7 @@ from typing import Optional
 
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import ConvModule, build_activation_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -18,7 +18,8 @@ class DynamicProjector(BaseModule):
     ``channels``, then a 1x1 conv. Queries: one Linear to a ``channels x k x k`` kernel plus a
     bias each. A query of shape B x Cq gives one mask (CRIS); B x N x Cq gives N masks, one per
     query (EAVL / MMNet's multi-mask projector). All kernels of the batch run as one grouped
-    convolution.
+    convolution. ``kernel_act_cfg`` puts an activation on the kernel and bias values
+    (MMNet's eq. 14: F_pn = relu(W_p F_qn)).
 
     Args:
         in_channels (int): Pixel channels in. Defaults to 512.
@@ -28,6 +29,8 @@ class DynamicProjector(BaseModule):
         num_upsample (int): x2 upsampling steps. Defaults to 2.
         norm_cfg (dict): Norm config of the convs. Defaults to BN.
         act_cfg (dict): Activation config of the convs. Defaults to ReLU.
+        kernel_act_cfg (dict, optional): Activation on the kernel parameters. Defaults to
+            None (none, as CRIS).
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -39,6 +42,7 @@ class DynamicProjector(BaseModule):
                  num_upsample: int = 2,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
+                 kernel_act_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
         self.channels = channels
@@ -53,6 +57,8 @@ class DynamicProjector(BaseModule):
         layers.append(nn.Conv2d(in_channels, channels, 1))
         self.pixel_proj = nn.Sequential(*layers)
         self.kernel_proj = nn.Linear(query_dim, channels * kernel_size**2 + 1)
+        self.kernel_act = build_activation_layer(kernel_act_cfg) if kernel_act_cfg \
+            else nn.Identity()
 
     def forward(self, x: Tensor, queries: Tensor) -> Tensor:
         """
@@ -68,7 +74,7 @@ class DynamicProjector(BaseModule):
         if queries.dim() == 2:
             queries = queries[:, None]  # B, 1, Cq
         N = queries.shape[1]
-        params = self.kernel_proj(queries).flatten(0, 1)  # B*N, c*k*k + 1
+        params = self.kernel_act(self.kernel_proj(queries)).flatten(0, 1)  # B*N, c*k*k + 1
         weight = params[:, :-1].reshape(B * N, C, self.kernel_size, self.kernel_size)
         bias = params[:, -1]
         # group b: the N kernels of sample b over its C channels
