@@ -1,5 +1,7 @@
 from .coupalign_head import CoupAlignHead
 from .cris_head import CRISHead
 from .lavt_head import LAVTHead
+from .mmnet_head import MMNetHead
+from .eavl_head import EAVLHead
 
-__all__ = ['CRISHead', 'LAVTHead', 'CoupAlignHead']
+__all__ = ['CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead']
