@@ -1,0 +1,19 @@
+# The toy recipe of configs/cris/cris_tiny_*_toy-128.py as a base for the other tiny models:
+# from scratch (no CLIP weights), so AdamW 2e-3 on everything, 100-iteration warm-up, cosine
+# over 8 epochs (about 250 iterations each at batch 16), gradient clipping; one validation and
+# one checkpoint at the end. Hooks as CRIS's schedule. Leaf configs add the model, the toy
+# dataset and the runtime.
+_base_ = './schedule_cris_50e.py'
+max_epochs = 8
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=1e-5)
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+randomness = dict(seed=0)
