@@ -50,7 +50,7 @@ TRANSFORMS = _child('transform', MMSEG_TRANSFORMS,
                     ['mmris.datasets.transforms', 'mmseg.datasets.transforms'])
 MODELS = _child('model', MMSEG_MODELS, ['mmris.models', 'mmseg.models'])
 MODEL_WRAPPERS = _child('model_wrapper', MMSEG_MODEL_WRAPPERS,
-                        ['mmris.models', 'mmseg.models'])
+                        ['mmris.engine', 'mmris.models', 'mmseg.models'])
 WEIGHT_INITIALIZERS = _child('weight initializer', MMSEG_WEIGHT_INITIALIZERS,
                              ['mmris.models', 'mmseg.models'])
 OPTIMIZERS = _child('optimizer', MMSEG_OPTIMIZERS, _ENGINE)

@@ -11,7 +11,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmris.utils import register_all_modules, setup_runtime
+from mmris.utils import register_all_modules, setup_runtime, teardown_runtime
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,7 +57,7 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
         visualization_hook['wait_time'] = args.wait_time
     if args.show_dir:
         visualizer = cfg.visualizer
-        visualizer['save_dir'] = args.show_dir
+        visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
     return cfg
 
 
@@ -88,6 +88,7 @@ def main() -> None:
     setup_runtime(cfg)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    teardown_runtime()
 
 
 if __name__ == '__main__':

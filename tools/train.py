@@ -13,7 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmris.utils import register_all_modules, setup_runtime
+from mmris.utils import register_all_modules, setup_runtime, teardown_runtime
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,6 +82,7 @@ def main() -> None:
     setup_runtime(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_runtime()
 
 
 if __name__ == '__main__':

@@ -1,1 +1,3 @@
-__all__ = []
+from .cpu_ddp import CPUDistributedDataParallel
+
+__all__ = ['CPUDistributedDataParallel']

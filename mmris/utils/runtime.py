@@ -10,7 +10,9 @@ def setup_runtime(cfg: Config) -> Config:
     """Make a config runnable on the machine at hand.
 
     On a machine without a GPU the distributed backend becomes ``gloo`` (NCCL needs GPUs), so
-    ``tools/dist_train.sh CONFIG 2`` works on CPU.
+    ``tools/dist_train.sh CONFIG 2`` works on CPU: under the ``pytorch`` launcher the process
+    group is initialised here (mmengine's own initialisation calls ``torch.cuda.set_device``)
+    and the model is wrapped by :class:`CPUDistributedDataParallel`.
 
     Args:
         cfg (Config): the config to update in place.
@@ -25,4 +27,15 @@ def setup_runtime(cfg: Config) -> Config:
         if cfg.get('launcher', 'none') != 'none':
             print_log('No GPU found: using the gloo distributed backend.', logger='current',
                       level=logging.INFO)
+    if not torch.cuda.is_available() and cfg.get('launcher', 'none') != 'none':
+        cfg.setdefault('model_wrapper_cfg', dict(type='CPUDistributedDataParallel'))
+        if cfg.launcher == 'pytorch' and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(backend=dist_cfg['backend'])
     return cfg
+
+
+def teardown_runtime() -> None:
+    """Destroy the process group, if any: a gloo group left to the interpreter's exit aborts
+    the process ("terminate called without an active exception")."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
