@@ -57,8 +57,11 @@ RUNTIME = [
 
 EXTRAS = {
     # the BERT path is tested too, so the test extra carries transformers
-    'tests': ['pytest>=7', 'pytest-xdist>=3', 'transformers>=4.40'],
-    'bert': ['transformers>=4.40'],
+    'tests': ['pytest>=7', 'pytest-xdist>=3', 'transformers>=4.40,<4.50'],
+    # mmpretrain 1.2.0's multimodal models (imported by `mmpretrain.models` whenever
+    # transformers is installed) import names from transformers.modeling_utils that 4.50
+    # moved elsewhere: with a newer transformers, `import mmpretrain.models` fails
+    'bert': ['transformers>=4.40,<4.50'],
 }
 EXTRAS['all'] = sorted(set(sum(EXTRAS.values(), [])))
 
