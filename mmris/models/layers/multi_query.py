@@ -38,11 +38,12 @@ class MultiQueryGenerator(BaseModule):
     Input: a neck output, B x C x h x w or ``(fused, *encoder maps[, global vector])`` (see
     :func:`unpack_neck_outputs`). Dense visual map F'_v: made from the encoder's maps by
     ``visual_neck`` (eq. 6, an un-gated FPN), or the fused map itself (``visual_neck=None``,
-    e.g. dropped into CRIS, where it is the neck output). Eq. 7: two
-    3x3 conv-BN-ReLU and a 1x1 conv make N_q maps, flattened: f_vd (B, N_q, hw). Eq. 8:
-    F_tv = relu(F_t W_t) * relu(F_vg W_vg) (``global_dim=None``: F_tv = F_t, the ablation).
-    Eq. 9: a = relu(f_vd W_vd) relu(F_tv W_a)^T, softmax over the words (padding masked).
-    Eq. 10: queries F_q = A relu(F_tv W_tv).
+    e.g. dropped into CRIS, where it is the neck output).
+
+    - Eq. 7: two 3x3 conv-BN-ReLU and a 1x1 conv make N_q maps, flattened: f_vd (B, N_q, hw).
+    - Eq. 8: F_tv = relu(F_t W_t) * relu(F_vg W_vg) (``global_dim=None``: F_tv = F_t).
+    - Eq. 9: a = relu(f_vd W_vd) relu(F_tv W_a)^T, softmax over the words (padding masked).
+    - Eq. 10: queries F_q = A relu(F_tv W_tv).
 
     W_vd maps the flattened h*w grid, so it is made for one grid (``grid_size``, the input
     size / 16); other grids are average-pooled to it.
@@ -109,14 +110,14 @@ class MultiQueryGenerator(BaseModule):
         visual, maps, global_feat = unpack_neck_outputs(x)
         if self.visual_neck is not None:
             visual = self.visual_neck(maps)  # B, C, h, w  eq. 6
-        maps = self.query_maps(visual)  # B, Nq, h, w
-        if maps.shape[-2:] != self.grid_size:
-            maps = F.adaptive_avg_pool2d(maps, self.grid_size)
+        qmaps = self.query_maps(visual)  # B, Nq, h, w
+        if qmaps.shape[-2:] != self.grid_size:
+            qmaps = F.adaptive_avg_pool2d(qmaps, self.grid_size)
         if self.use_global:  # eq. 8
             assert global_feat is not None, 'the neck output carries no global vector'
             glob = F.relu(self.global_proj(global_feat))[:, None]  # B, 1, C
             words = F.relu(self.word_proj(words)) * glob  # B, L, C
-        pix = F.relu(self.pixel_attn_proj(maps.flatten(2)))  # B, Nq, C
+        pix = F.relu(self.pixel_attn_proj(qmaps.flatten(2)))  # B, Nq, C
         attn = pix @ F.relu(self.word_attn_proj(words)).transpose(1, 2)  # B, Nq, L  eq. 9
         if word_mask is not None:
             attn = attn.masked_fill(word_mask[:, None], float('-inf'))
