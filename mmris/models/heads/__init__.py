@@ -3,5 +3,6 @@ from .cris_head import CRISHead
 from .lavt_head import LAVTHead
 from .mmnet_head import MMNetHead
 from .eavl_head import EAVLHead
+from .mask_grounding_head import MaskGroundingHead
 
-__all__ = ['CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead']
+__all__ = ['CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead', 'MaskGroundingHead']

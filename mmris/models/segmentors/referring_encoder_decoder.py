@@ -41,7 +41,9 @@ class ReferringEncoderDecoder(BaseSegmentor):
         decode_head (dict): Head.
         neck (dict, optional): Neck.
         auxiliary_head (dict | list[dict], optional): Extra heads adding losses (kept in a
-            ModuleList, ``auxiliary_head.0.*``).
+            ModuleList, ``auxiliary_head.0.*``). A backbone or auxiliary head with a
+            ``bind_text_encoder`` method is handed the text encoder (not registered as its
+            submodule), e.g. to encode masked sentences (Mask Grounding).
         train_cfg (dict, optional): Passed to the heads' ``loss``.
         test_cfg (dict, optional): ``threshold`` (0.35) and ``output_size``
             ('original' | 'input').
@@ -68,6 +70,9 @@ class ReferringEncoderDecoder(BaseSegmentor):
         aux = auxiliary_head if isinstance(auxiliary_head, (list, tuple)) \
             else [auxiliary_head] if auxiliary_head else []
         self.auxiliary_head = ModuleList([MODELS.build(h) for h in aux]) if aux else None
+        for module in [self.backbone, *(self.auxiliary_head or [])]:
+            if hasattr(module, 'bind_text_encoder'):  # e.g. MagNet's Swin, Mask Grounding
+                module.bind_text_encoder(self.text_encoder)
         self.train_cfg = train_cfg
         self.test_cfg = {**dict(threshold=0.35, output_size='original'), **(test_cfg or {})}
         assert self.test_cfg['output_size'] in ('original', 'input')
@@ -78,20 +83,29 @@ class ReferringEncoderDecoder(BaseSegmentor):
 
     def extract_feat(self, inputs: Tensor, text: TextFeatures):
         """Image (and text) -> features for the head."""
+        return self.extract_feat_text(inputs, text)[0]
+
+    def extract_feat_text(self, inputs: Tensor, text: TextFeatures) -> tuple:
+        """Image (and text) -> (features for the head, text features).
+
+        A text-taking backbone may return ``(feats, TextFeatures)`` when it updates the text
+        stream (MagNet's two-way fusion); the heads then get its text features.
+        """
         x = self.backbone(inputs, text) if _takes_text(self.backbone) else self.backbone(inputs)
+        if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], TextFeatures):
+            x, text = x
         if self.with_neck:
             x = self.neck(x, text) if _takes_text(self.neck) else self.neck(x)
-        return x
+        return x, text
 
     def encode_decode(self, inputs: Tensor, data_samples: List) -> Tensor:
         """B, 3, H, W images + samples -> B, 1, h, w logits at the head's resolution."""
-        text = self.extract_text(data_samples)
-        return self.decode_head(self.extract_feat(inputs, text), text)
+        x, text = self.extract_feat_text(inputs, self.extract_text(data_samples))
+        return self.decode_head(x, text)
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         """Losses of the decode head (``decode.*``) and auxiliary heads (``aux.*``)."""
-        text = self.extract_text(data_samples)
-        x = self.extract_feat(inputs, text)
+        x, text = self.extract_feat_text(inputs, self.extract_text(data_samples))
         losses = add_prefix(self.decode_head.loss(x, text, data_samples, self.train_cfg),
                             'decode')
         aux_heads = self.auxiliary_head or []

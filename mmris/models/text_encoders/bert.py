@@ -72,6 +72,9 @@ class BERTTextEncoder(BaseModule):
         load_weights (bool): Load the directory's weights in :meth:`init_weights`; False
             keeps a random init (architecture and vocabulary still from the directory).
             Defaults to True.
+        run_layers (bool): ``forward`` runs the Transformer layers. False: its words are
+            the embeddings and an image encoder interleaving the layers with its stages
+            runs them (MagNet's ``SwinFusion(text_stages=...)``). Defaults to True.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -80,6 +83,7 @@ class BERTTextEncoder(BaseModule):
                  word_len: int = 20,
                  sentence: str = 'cls',
                  load_weights: bool = True,
+                 run_layers: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
         assert sentence in ('cls', 'mean'), f'unknown sentence pooling {sentence}'
@@ -91,6 +95,7 @@ class BERTTextEncoder(BaseModule):
         self.word_len = word_len
         self.sentence = sentence
         self.load_weights = load_weights
+        self.run_layers = run_layers
         self.tokenizer = build_bert_tokenizer(pretrained)
         config = tf.BertConfig.from_pretrained(pretrained)
         self.bert = tf.BertModel(config, add_pooling_layer=False)
@@ -169,11 +174,13 @@ class BERTTextEncoder(BaseModule):
                 attention mask) from :meth:`tokenize`.
 
         Returns:
-            TextFeatures: tokens (B, L), words (B, L, width, last hidden state),
+            TextFeatures: tokens (B, L), words (B, L, width, last hidden state; the
+            embeddings if not ``run_layers``),
             mask (B, L, True = padding), sentence (B, width).
         """
         tokens, attn = texts if isinstance(texts, tuple) and isinstance(texts[0], Tensor) \
             else self.tokenize(texts)
-        words = self.forward_layers(self.embed(tokens), attn, 0, self.num_layers)  # B, L, 768
+        end = self.num_layers if self.run_layers else 0
+        words = self.forward_layers(self.embed(tokens), attn, 0, end)  # B, L, 768
         return TextFeatures(tokens, words, attn == 0, self.pool(words, attn))
 
