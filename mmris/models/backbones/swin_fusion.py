@@ -1,6 +1,6 @@
 """Swin Transformer with a language-fusion block after each stage (LAVT, CoupAlign)."""
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +74,12 @@ class SwinFusion(SwinTransformer):
             stage with that stage's ``dims`` and ``text_dims``; a list ``num_heads`` is
             indexed by stage. None: a plain Swin (the words are ignored).
         text_dims (int): Width of the word features. Defaults to 768 (BERT-base).
+        text_stages (Sequence[int], optional): Interleave the text encoder's layers with
+            the stages (MagNet): before fusion ``i`` the words go through layers
+            ``text_stages[i-1]`` .. ``text_stages[i] - 1`` of the bound
+            ``BERTTextEncoder`` (``run_layers=False``, so its words are the embeddings),
+            e.g. (3, 6, 9, 12); ``forward`` then returns ``(maps, TextFeatures)`` with the
+            final words. None: the words are used as given. Defaults to None.
         pretrained (str, optional): ImageNet checkpoint of the Swin, official format (e.g.
             ``swin_base_patch4_window12_384_22k.pth``, converted on the fly) or mmseg's;
             loaded by :meth:`init_weights` (relative position tables resized to the window;
@@ -86,11 +92,18 @@ class SwinFusion(SwinTransformer):
     def __init__(self,
                  fusion: Optional[dict] = dict(type='PWAMFusion'),
                  text_dims: int = 768,
+                 text_stages: Optional[Sequence[int]] = None,
                  pretrained: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        self.text_stages = tuple(text_stages) if text_stages else None
+        self._text_encoder: tuple = ()
         self.pretrained_swin = pretrained
         self.fusions = fusion_blocks(fusion, self.num_features, text_dims)
+
+    def bind_text_encoder(self, encoder) -> None:
+        """Keep the segmentor's text encoder (not a submodule) for ``text_stages``."""
+        self._text_encoder = (encoder, )
 
     def init_weights(self) -> None:
         """mmseg's Swin init (trunc-normal Linear, unit LN, also over the fusion blocks),
@@ -135,7 +148,8 @@ class SwinFusion(SwinTransformer):
             text (TextFeatures): ``words`` B, L, D and ``mask`` B, L (True = padding).
 
         Returns:
-            list[Tensor]: stage outputs of ``out_indices``, B, C_i, H / 2^(i+2), W / 2^(i+2)
+            list[Tensor]: stage outputs of ``out_indices`` (with ``text_stages``: and the
+            final text features), B, C_i, H / 2^(i+2), W / 2^(i+2)
             (Swin-B at 480: 128 x 120 x 120, 256 x 60 x 60, 512 x 30 x 30, 1024 x 15 x 15).
         """
         x, hw_shape = self.patch_embed(x)  # B, HW/16, C
@@ -143,10 +157,15 @@ class SwinFusion(SwinTransformer):
             x = x + self.absolute_pos_embed
         x = self.drop_after_pos(x)
         words, word_mask = text.words, text.mask
+        attn = (~word_mask).long()  # B, L, 1 = token
         outs = []
         for i, stage in enumerate(self.stages):
             for block in stage.blocks:
                 x = block(x, hw_shape)  # B, HW, C_i
+            if self.text_stages:  # BERT layers of this stage, B, L, D
+                start = self.text_stages[i - 1] if i else 0
+                words = self._text_encoder[0].forward_layers(words, attn, start,
+                                                             self.text_stages[i])
             x, out, words = self.fusions[i](x, hw_shape, words, word_mask)
             if i in self.out_indices:
                 out = getattr(self, f'norm{i}')(out)
@@ -154,4 +173,7 @@ class SwinFusion(SwinTransformer):
                             .permute(0, 3, 1, 2).contiguous())  # B, C_i, H_i, W_i
             if stage.downsample is not None:
                 x, hw_shape = stage.downsample(x, hw_shape)
+        if self.text_stages:
+            sentence = self._text_encoder[0].pool(words, attn)
+            return outs, TextFeatures(text.tokens, words, word_mask, sentence)
         return outs

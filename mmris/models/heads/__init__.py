@@ -3,6 +3,10 @@ from .cris_head import CRISHead
 from .lavt_head import LAVTHead
 from .mmnet_head import MMNetHead
 from .eavl_head import EAVLHead
+from .magnet_head import MagNetHead
 from .mask_grounding_head import MaskGroundingHead
 
-__all__ = ['CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead', 'MaskGroundingHead']
+__all__ = [
+    'CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead', 'MaskGroundingHead',
+    'MagNetHead'
+]

@@ -21,7 +21,10 @@ from .attention import MultiheadAttention
 
 
 def _instance_norm(x: Tensor) -> Tensor:
-    """InstanceNorm1d (no affine) over the tokens of B, N, C: each channel of each sample."""
+    """InstanceNorm1d (no affine) over the tokens of B, N, C: each channel of each sample.
+    A single token normalises to 0 (which F.instance_norm refuses to compute in training)."""
+    if x.shape[1] == 1:
+        return x * 0
     return F.instance_norm(x.transpose(1, 2)).transpose(1, 2)
 
 

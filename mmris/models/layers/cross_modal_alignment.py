@@ -1,0 +1,136 @@
+"""MagNet's Cross-modal Alignment Module (CAM): two-way fusion after a Swin stage."""
+from typing import Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmris.registry import MODELS
+from .pixel_word_attention import PWAM, LanguageGate, _instance_norm
+
+
+class GELUGate(LanguageGate):
+    """:class:`LanguageGate` with GELU inside (MagNet's image-side gate)."""
+
+    def __init__(self, dims: int, zero_init: bool = True) -> None:
+        super().__init__(dims, zero_init)
+        self.layers[1] = nn.GELU()
+
+
+class WordPixelAttention(nn.Module):
+    """Each word gathers the pixels it matches (word-to-pixel attention).
+
+    Queries are the words (Linear), keys and values the pixels (Linear + instance norm over
+    the pixels); scores scaled by ``key_channels ** -0.5``; the output (Linear + instance
+    norm over the words) has one image-context vector per word.
+
+    Args:
+        l_in_channels (int): Width of the words (and of keys, values and output).
+        v_in_channels (int): Width of the pixel tokens.
+        num_heads (int): Heads. Defaults to 1.
+    """
+
+    def __init__(self, l_in_channels: int, v_in_channels: int, num_heads: int = 1) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.query = nn.Linear(l_in_channels, l_in_channels)
+        self.key = nn.Linear(v_in_channels, l_in_channels)
+        self.value = nn.Linear(v_in_channels, l_in_channels)
+        self.out = nn.Linear(l_in_channels, l_in_channels)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        B, N, _ = x.shape  # B, N, C -> B, heads, N, C / heads
+        return x.reshape(B, N, self.num_heads, -1).transpose(1, 2)
+
+    def forward(self, words: Tensor, x: Tensor) -> Tensor:
+        """B, L, D words + B, HW, C pixels -> B, L, D (padding rows are computed too; the
+        caller's gate and the later masks ignore them)."""
+        q = self._heads(self.query(words))  # B, h, L, D / h
+        k = self._heads(_instance_norm(self.key(x)))  # B, h, HW, D / h
+        v = self._heads(_instance_norm(self.value(x)))
+        out = F.scaled_dot_product_attention(q, k, v, scale=self.query.out_features**-0.5)
+        return _instance_norm(self.out(out.transpose(1, 2).flatten(2)))  # B, L, D
+
+
+@MODELS.register_module()
+class CrossModalAlignment(nn.Module):
+    """MagNet's CAM after a Swin stage (a :class:`SwinFusion` fusion block).
+
+    Image side: LAVT's PWAM at full resolution and on average-pooled grids
+    (``pool_sizes``; each pooled map reduced to C/4 by a Linear-LN-Linear-GELU-Linear
+    stack, fused with its own PWAM, upsampled bilinearly); the full-resolution and pooled
+    results are concatenated and mixed (Linear-LN-Linear-GELU) into the stage output handed
+    to the decoder. The encoder continues with ``x + gate(f) * f`` (``f`` the full-resolution
+    PWAM output, GELU gate). Text side: word-to-pixel attention times the projected words,
+    projected, added to the words through a tanh gate (ReLU inside), so that the text
+    stream is updated stage by stage. Both gates start closed (last Linear zero).
+
+    Args:
+        dims (int): Width of the stage.
+        text_dims (int): Width of the word features.
+        num_heads (int): Heads of all attentions. Defaults to 1 (MagNet).
+        pool_sizes (Sequence[int]): Pooled grid sides. Defaults to (1, 2, 3, 6).
+        dropout (float): PWAM dropout. Defaults to 0.
+        zero_init_gate (bool): Start with closed gates. Defaults to True.
+    """
+
+    def __init__(self,
+                 dims: int,
+                 text_dims: int,
+                 num_heads: int = 1,
+                 pool_sizes: Sequence[int] = (1, 2, 3, 6),
+                 dropout: float = 0.,
+                 zero_init_gate: bool = True) -> None:
+        super().__init__()
+        self.pool_sizes = tuple(pool_sizes)
+        red = dims // 4
+        self.pwam = PWAM(dims, text_dims, num_heads, dropout)
+        self.gate = GELUGate(dims, zero_init_gate)
+        self.pyramids = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(dims, 4 * dims, bias=False), nn.LayerNorm(4 * dims, eps=1e-6),
+                nn.Linear(4 * dims, dims, bias=False), nn.GELU(),
+                nn.Linear(dims, red, bias=False)) for _ in self.pool_sizes)
+        self.pool_fusions = nn.ModuleList(
+            PWAM(red, text_dims, num_heads, dropout) for _ in self.pool_sizes)
+        self.mixer = nn.Sequential(
+            nn.Linear(dims + red * len(self.pool_sizes), dims), nn.LayerNorm(dims),
+            nn.Linear(dims, dims), nn.GELU())
+        self.word_vis = nn.Sequential(
+            nn.Linear(text_dims, text_dims), nn.GELU(), nn.Dropout(dropout))
+        self.word_attn = WordPixelAttention(text_dims, dims, num_heads)
+        self.word_mm = nn.Sequential(
+            nn.Linear(text_dims, text_dims), nn.GELU(), nn.Dropout(dropout))
+        self.word_gate = LanguageGate(text_dims, zero_init_gate)
+
+    def forward(self, x: Tensor, hw_shape: Sequence[int], words: Tensor,
+                word_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """
+        Args:
+            x (Tensor): B, HW, C output of the stage's blocks.
+            hw_shape (Sequence[int]): (H, W).
+            words (Tensor): B, L, D.
+            word_mask (Tensor): B, L bool, True = padding.
+
+        Returns:
+            tuple[Tensor]: ``x`` for the next stage (B, HW, C), the stage output (B, HW, C)
+            and the updated words (B, L, D).
+        """
+        B, _, C = x.shape
+        H, W = hw_shape
+        fused = self.pwam(x, words, word_mask)  # B, HW, C
+        grid = x.transpose(1, 2).reshape(B, C, H, W)
+        outs = []
+        for p, reduce, fusion in zip(self.pool_sizes, self.pyramids, self.pool_fusions):
+            t = reduce(F.adaptive_avg_pool2d(grid, p).flatten(2).transpose(1, 2))  # B, p², C/4
+            t = fusion(t, words, word_mask).transpose(1, 2).reshape(B, -1, p, p)
+            t = F.interpolate(t, (H, W), mode='bilinear', align_corners=True)
+            outs.append(t.flatten(2).transpose(1, 2))  # B, HW, C/4
+        out = self.mixer(torch.cat(outs + [fused], -1))  # B, HW, C
+        w = self.word_mm(self.word_vis(words) * self.word_attn(words, x))  # B, L, D
+        words = words + self.word_gate(w) * w
+        return x + self.gate(fused) * fused, out, words
+
+
+__all__ = ['CrossModalAlignment', 'WordPixelAttention', 'GELUGate']
