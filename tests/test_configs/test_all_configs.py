@@ -1,0 +1,62 @@
+"""Every config under configs/ loads, stays local, follows the naming scheme and builds its
+model (on the meta device, so full-size models cost no memory)."""
+import ast
+import glob
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmris.registry import MODELS
+from mmris.utils import register_all_modules
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p and 'examples' not in p)
+# {model}_{backbone}_{gpus}xb{batch}-{schedule}_{dataset}-{size}[-variant].py
+NAME = re.compile(r'^[a-z0-9]+_[a-z0-9-]+_\d+xb\d+-\d+[ek]_[a-z0-9+-]+-\d+(-[a-z0-9-]+)?$')
+
+
+def _bases(path):
+    tree = ast.parse(open(path).read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', '') == '_base_':
+            value = ast.literal_eval(node.value)
+            return [value] if isinstance(value, str) else list(value)
+    return []
+
+
+def _depth(path):
+    bases = _bases(path)
+    return 0 if not bases else 1 + max(
+        _depth(osp.normpath(osp.join(osp.dirname(path), b))) for b in bases)
+
+
+def test_there_are_configs():
+    assert any('cris/' in p for p in CONFIGS)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_config(path):
+    register_all_modules()
+    name = osp.splitext(osp.basename(path))[0]
+    if name != 'coupalign_swin-b':  # the short name users type, by design
+        assert NAME.match(name), f'{name} does not follow the naming scheme'
+    assert _depth(path) <= 3, f'{name}: more than 3 levels of _base_'
+    for base in _bases(path):
+        assert '::' not in base, f'{name}: bases stay local (a pkg:: base pins its scope)'
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmris'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
+                'param_scheduler', 'train_cfg', 'val_evaluator', 'test_evaluator'):
+        assert key in cfg, f'{name} lacks {key}'
+    try:
+        with torch.device('meta'):
+            model = MODELS.build(cfg.model)
+    except RuntimeError as e:  # e.g. mmseg's Swin calls .item() while building
+        assert 'meta' in str(e), e
+        model = MODELS.build(cfg.model)
+    assert sum(p.numel() for p in model.parameters()) > 0
