@@ -4,8 +4,10 @@
 _base_ = ['./lavt_toy.py']
 model = dict(
     backbone=dict(
+        # from scratch there are no pretrained features to protect: the gate starts open
+        # (LAVT's init), so the WPA blocks get gradients from the first step
         fusion=dict(_delete_=True, type='WordPixelAlignment', num_heads=(1, 2, 4, 8),
-                    dropout=0.0, zero_init_gate=True)),
+                    dropout=0.0, zero_init_gate=False)),
     decode_head=dict(
         _delete_=True,
         type='CoupAlignHead',

@@ -27,4 +27,6 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 val_evaluator = dict(type='ReferMetric', resolution='input')
 test_evaluator = val_evaluator
+# Swin from scratch: AdamW 5e-4 (2e-3, the CRIS toy's, collapsed to all-background).
+optim_wrapper = dict(optimizer=dict(lr=5e-4))
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1))
