@@ -5,9 +5,10 @@
 # CRIS's sentence-gated FPN, also passing the encoder outputs to the head. Head: the
 # Multi-Query Generator (eq. 6-10, its own un-gated FPN, N_q = num_queries), a 3-layer decoder
 # over the queries (eq. 11-13), the multi-mask projector + estimator (eq. 14-16).
-# Ablations (paper Tables 3-4): decode_head.multi_mask=False (w/o MMP),
-# decode_head.use_estimator=False (w/o MQE), decode_head.query_generator.global_dim=None
-# (w/o F_vg). See docs/models/mmnet_eavl.md.
+# Ablations (paper Tables 2-4): decode_head.query_generator.num_queries (N_q),
+# decode_head.aligner.multi_mask=False (w/o MMP), decode_head.aligner.use_estimator=False
+# (w/o MQE), decode_head.query_generator.global_dim=None (w/o F_vg).
+# See docs/models/mmnet_eavl.md.
 _base_ = './cris_r50.py'
 pretrained = 'checkpoints/clip/ViT-B-16.pt'
 word_len = 17  # 22 for G-Ref
