@@ -1,6 +1,6 @@
 """A small, deterministic referring dataset in exactly the REFER layout.
 
-Scenes of 3-5 flat shapes (circle, square, triangle) x (red, green, blue, yellow) x (big,
+Scenes of 3-4 flat shapes (circle, square, triangle) x (red, green, blue, yellow) x (big,
 small) on a plain gradient background. Every object of a scene has a distinct
 (shape, colour, size) triple, and every sentence is checked to pick out its target alone among
 the objects of its image, so the words are needed: a model that ignores them can do no better
@@ -33,7 +33,7 @@ __all__ = ['generate_toy_refer', 'TOY_SHAPES', 'TOY_COLOURS', 'TOY_SIZES']
 TOY_SHAPES = ('circle', 'square', 'triangle')
 TOY_COLOURS = {'red': (215, 45, 40), 'green': (45, 165, 60), 'blue': (45, 80, 215),
                'yellow': (230, 205, 40)}
-TOY_SIZES = {'small': (18, 25), 'big': (34, 45)}  # extent range in pixels
+TOY_SIZES = {'small': (18, 26), 'big': (32, 42)}  # extent range in pixels
 _ATTRS = ('size', 'colour', 'shape')
 _SUBSETS = [s for k in range(4) for s in itertools.combinations(_ATTRS, k)]
 _MIN_GAP = 10  # pixels between the centres that a spatial word compares
@@ -54,8 +54,8 @@ def _polygon(shape: str, cx: float, cy: float, s: float) -> List[float]:
 
 
 def _place_objects(rng: np.random.Generator, w: int, h: int) -> Optional[List[dict]]:
-    """3-5 objects with distinct (shape, colour, size) at non-overlapping positions."""
-    n = int(rng.integers(3, 6))
+    """3-4 objects with distinct (shape, colour, size) at non-overlapping positions."""
+    n = int(rng.integers(3, 5))
     triples = list(itertools.product(TOY_SHAPES, TOY_COLOURS, TOY_SIZES))
     chosen = rng.choice(len(triples), size=n, replace=False)
     objects = []
@@ -126,7 +126,7 @@ def _scene(rng: np.random.Generator, kind: str,
            refs_per_image: int) -> Tuple[int, int, List[dict], List[Tuple[int, List[str]]]]:
     """One image: size, objects, and (target index, sentences) for its refs."""
     while True:
-        w, h = int(rng.integers(140, 181)), int(rng.integers(100, 131))
+        w, h = int(rng.integers(112, 145)), int(rng.integers(84, 109))
         if rng.random() < 0.2:  # some portrait images: the letterbox pads both ways
             w, h = h, w
         objects = _place_objects(rng, w, h)

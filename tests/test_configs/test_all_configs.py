@@ -35,12 +35,42 @@ def _depth(path):
         _depth(osp.normpath(osp.join(osp.dirname(path), b))) for b in bases)
 
 
+@pytest.fixture(scope='module')
+def bert_base_dir(tmp_path_factory):
+    """A BERT-base directory without weights: its config.json and a vocabulary of the right
+    size (the configs name a local directory that CI does not have; weights load only at
+    ``init_weights``)."""
+    transformers = pytest.importorskip('transformers')
+    path = tmp_path_factory.mktemp('bert-base')
+    config = transformers.BertConfig()  # BERT-base uncased: 768 wide, 12 layers, 30522 words
+    config.save_pretrained(str(path))
+    special = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
+    words = special + [f'w{i}' for i in range(config.vocab_size - len(special))]
+    (path / 'vocab.txt').write_text('\n'.join(words) + '\n')
+    return str(path)
+
+
+def _use_bert_dir(node, path):
+    """Point every BERTTextEncoder of a model config at ``path``; True if there was one."""
+    found = False
+    if isinstance(node, dict):
+        if node.get('type') == 'BERTTextEncoder':
+            node['pretrained'] = path
+            found = True
+        for value in node.values():
+            found = _use_bert_dir(value, path) or found
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found = _use_bert_dir(value, path) or found
+    return found
+
+
 def test_there_are_configs():
     assert any('cris/' in p for p in CONFIGS)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
-def test_config(path):
+def test_config(path, bert_base_dir):
     register_all_modules()
     name = osp.splitext(osp.basename(path))[0]
     if name != 'coupalign_swin-b':  # the short name users type, by design
@@ -53,10 +83,14 @@ def test_config(path):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
                 'param_scheduler', 'train_cfg', 'val_evaluator', 'test_evaluator'):
         assert key in cfg, f'{name} lacks {key}'
+    uses_bert = _use_bert_dir(cfg.model, bert_base_dir)
     try:
         with torch.device('meta'):
             model = MODELS.build(cfg.model)
     except RuntimeError as e:  # e.g. mmseg's Swin calls .item() while building
         assert 'meta' in str(e), e
         model = MODELS.build(cfg.model)
-    assert sum(p.numel() for p in model.parameters()) > 0
+    n_params = sum(p.numel() for p in model.parameters())
+    assert n_params > 0
+    if uses_bert:  # the BERT-base tower is all there
+        assert n_params > 85e6

@@ -65,7 +65,7 @@ def test_toy_config_pipelines(tmp_path):
         packed = ds[0]
         sample = packed['data_samples']
         assert tuple(packed['inputs'].shape) == (3, 128, 128)
-        assert sample.pad_param.sum() > 0  # about 160 x 120: the letterbox pads
+        assert sample.pad_param.sum() > 0  # about 128 x 96: the letterbox pads
         gt_shape = (128, 128) if phase == 'train' else sample.ori_shape
         assert tuple(sample.gt_sem_seg.data.shape[1:]) == tuple(gt_shape)
         assert sample.text and sample.gt_sem_seg.data.sum() > 0

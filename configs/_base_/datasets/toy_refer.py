@@ -1,6 +1,6 @@
 # The toy referring dataset (mmris.datasets.toy; generate it with
 #   python tools/dataset_converters/generate_toy_data.py --out data/toy).
-# Letterbox to `img_scale` (the images are about 160 x 120, so it pads), padded with CLIP's
+# Letterbox to `img_scale` (the images are about 128 x 96, so it pads), padded with CLIP's
 # mean in BGR. To change `img_scale` or `img_pad_val` in a derived config, set them and
 # re-declare `train_pipeline` / `test_pipeline` and the dataloaders' `dataset.pipeline`
 # (mmengine does not re-evaluate a base config's dicts when a variable is overridden).
