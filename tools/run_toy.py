@@ -19,8 +19,8 @@ from mmris.datasets.toy import generate_toy_refer
 from mmris.utils import register_all_modules, setup_runtime
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-12e_toy-128.py')
-BLANK_CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-12e_toy-128-blanktext.py')
+CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-10e_toy-128.py')
+BLANK_CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-10e_toy-128-blanktext.py')
 
 
 def parse_args() -> argparse.Namespace:

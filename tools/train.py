@@ -1,7 +1,7 @@
 """Train a referring segmentation model with mmengine's Runner.
 
 Examples:
-    python tools/train.py configs/cris/cris_tiny_1xb16-12e_toy-128.py
+    python tools/train.py configs/cris/cris_tiny_1xb16-10e_toy-128.py
     bash tools/dist_train.sh configs/coupalign_swin-b.py 8 --amp
 """
 import argparse

@@ -10,7 +10,7 @@
 #   * the backbone's `text_dims` with the text encoder's word width (64 for cris_tiny's CLIP
 #     text tower), since the fusion blocks attend to the words.
 # Train it:  python tools/train.py configs/examples/lavt-backbone_cris-head_tiny_1xb16-8e_toy-128.py
-_base_ = ['../cris/cris_tiny_1xb16-12e_toy-128.py']
+_base_ = ['../cris/cris_tiny_1xb16-10e_toy-128.py']
 model = dict(
     backbone=dict(
         _delete_=True,  # drop every key of CRIS's CLIP ResNet, keep none

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-TINY_CONFIG = osp.join(ROOT, 'configs', 'cris', 'cris_tiny_1xb16-12e_toy-128.py')
+TINY_CONFIG = osp.join(ROOT, 'configs', 'cris', 'cris_tiny_1xb16-10e_toy-128.py')
 
 
 @pytest.fixture(scope='session')

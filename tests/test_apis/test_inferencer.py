@@ -154,7 +154,7 @@ def test_checkpoint_for_another_model(tiny_checkpoint, tmp_path):
     with pytest.raises(CheckpointMismatchError) as info:
         RISInferencer(TINY_CONFIG, weights=str(wrong), device='cpu')
     msg = str(info.value)
-    assert 'cris_tiny_1xb16-12e_toy-128.py' in msg
+    assert 'cris_tiny_1xb16-10e_toy-128.py' in msg
     assert f'1 model keys missing from the checkpoint: {dropped}' in msg
     assert 'decode_head.extra.weight' in msg
 
@@ -169,9 +169,9 @@ def test_checkpoint_for_another_model(tiny_checkpoint, tmp_path):
 
 def test_model_name_from_the_index(tiny_checkpoint, images):
     names = RISInferencer.list_models()
-    assert 'cris_tiny_1xb16-12e_toy-128' in names and 'cris-r50-refcoco' in names
+    assert 'cris_tiny_1xb16-10e_toy-128' in names and 'cris-r50-refcoco' in names
     inf = RISInferencer('cris-tiny-toy', weights=tiny_checkpoint, device='cpu')
-    assert osp.basename(inf.cfg.filename) == 'cris_tiny_1xb16-12e_toy-128.py'
+    assert osp.basename(inf.cfg.filename) == 'cris_tiny_1xb16-10e_toy-128.py'
     check_prediction(inf(images['color'], 'the dog')['predictions'][0], (60, 80))
     with pytest.raises(ValueError, match='Did you mean cris-tiny-toy'):
         RISInferencer('cris-tiny-tyo', weights=tiny_checkpoint, device='cpu')

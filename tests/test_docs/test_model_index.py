@@ -58,7 +58,7 @@ def test_mmris_config_bases(tmp_path):
     assert osp.isfile(osp.join(mim, 'model-index.yml'))
     assert pkg  # the package folder (or its site-packages twin)
     child = tmp_path / 'child.py'
-    child.write_text("_base_ = ['mmris::cris/cris_tiny_1xb16-12e_toy-128.py']\n"
+    child.write_text("_base_ = ['mmris::cris/cris_tiny_1xb16-10e_toy-128.py']\n"
                      'model = dict(decode_head=dict(num_layers=2))\n')
     cfg = Config.fromfile(str(child))
     assert cfg.model.type == 'ReferringEncoderDecoder'

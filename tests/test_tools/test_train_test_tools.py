@@ -12,7 +12,7 @@ import pytest
 from mmris.datasets.toy import generate_toy_refer
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-12e_toy-128.py')
+CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-10e_toy-128.py')
 
 
 def _options(data_root, epochs):

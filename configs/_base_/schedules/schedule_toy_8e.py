@@ -1,4 +1,4 @@
-# The toy recipe of configs/cris/cris_tiny_1xb16-12e_toy-128.py as a base for the other tiny
+# The toy recipe of configs/cris/cris_tiny_1xb16-10e_toy-128.py as a base for the other tiny
 # models, at 8 epochs (2,000 iterations at batch 16: the 10-minute CPU budget of the heavier
 # MMNet / EAVL heads): from scratch (no CLIP weights), so AdamW 2e-3 on everything,
 # 100-iteration warm-up, cosine, gradient clipping; one validation and one checkpoint at the

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/cris_tiny.py', '../_base_/datasets/toy_refer.py',
     '../_base_/default_runtime.py'
 ]
-max_epochs = 12
+max_epochs = 10
 # From scratch, so no x0.1 on the towers and a larger lr than CRIS's fine-tuning.
 optim_wrapper = dict(
     type='OptimWrapper',
