@@ -12,7 +12,7 @@ import os
 import os.path as osp
 import time
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmris.datasets.toy import generate_toy_refer
@@ -32,6 +32,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default=osp.join(ROOT, 'data/toy'))
     parser.add_argument('--num-vis', type=int, default=24,
                         help='how many val sentences to visualise')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value pairs')
     return parser.parse_args()
 
 
@@ -49,6 +51,8 @@ def main() -> None:
 
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = work_dir
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = args.data_root
@@ -70,10 +74,14 @@ def main() -> None:
     test_cfg.default_hooks.visualization = dict(
         type='SegVisualizationHook', draw=True,
         interval=max(1, val_size // max(1, args.num_vis)))
-    test_cfg.experiment_name = f'{name}_val_{time.strftime("%Y%m%d_%H%M%S")}'
+    stamp = time.strftime('%Y%m%d_%H%M%S')
+    test_cfg.experiment_name = f'{name}_val_{stamp}'
+    # a visualizer of its own (the training runner's is a named singleton with its own dir)
+    test_cfg.visualizer.name = f'{name}_val_{stamp}'
+    test_cfg.visualizer.save_dir = osp.join(work_dir, 'val_vis')
     test_runner = Runner.from_cfg(test_cfg)
     metrics = test_runner.test()
-    vis_dir = osp.join(test_runner.log_dir, 'vis_data', 'vis_image')
+    vis_dir = osp.join(work_dir, 'val_vis', 'vis_data', 'vis_image')
 
     print('\n==> toy job done')
     print(f'    training time: {train_min:.1f} min')
