@@ -20,16 +20,17 @@ def setup_runtime(cfg: Config) -> Config:
     Returns:
         Config: the same config.
     """
-    env_cfg = cfg.setdefault('env_cfg', {})
-    dist_cfg = env_cfg.setdefault('dist_cfg', {})
-    if not torch.cuda.is_available() and dist_cfg.get('backend', 'nccl') == 'nccl':
+    if torch.cuda.is_available():
+        return cfg
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
-        if cfg.get('launcher', 'none') != 'none':
-            print_log('No GPU found: using the gloo distributed backend.', logger='current',
-                      level=logging.INFO)
-    if not torch.cuda.is_available() and cfg.get('launcher', 'none') != 'none':
+    launcher = cfg.get('launcher', 'none')
+    if launcher != 'none':
+        print_log(f"No GPU found: using the {dist_cfg['backend']} distributed backend.",
+                  logger='current', level=logging.INFO)
         cfg.setdefault('model_wrapper_cfg', dict(type='CPUDistributedDataParallel'))
-        if cfg.launcher == 'pytorch' and not torch.distributed.is_initialized():
+        if launcher == 'pytorch' and not torch.distributed.is_initialized():
             torch.distributed.init_process_group(backend=dist_cfg['backend'])
     return cfg
 
