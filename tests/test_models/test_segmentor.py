@@ -73,6 +73,25 @@ def test_loss_target_is_gt_resized_nearest(model):
     assert good['iou_seg'] == 100
 
 
+def test_loss_resolution_input(model):
+    """``loss_resolution='input'``: the logits are resized (bilinear) to the full-size gt."""
+    head = copy.deepcopy(model.decode_head)
+    head.loss_resolution = 'input'
+    _, samples = _inputs_and_samples()
+    gt = torch.stack([s.gt_sem_seg.data for s in samples]).float()  # B, 1, 128, 128
+    logits = torch.randn(4, 1, 32, 32)
+    up = nn.functional.interpolate(logits, (128, 128), mode='bilinear', align_corners=False)
+    expected = nn.functional.binary_cross_entropy_with_logits(up, gt)
+    losses = head.loss_by_feat(logits, samples)
+    torch.testing.assert_close(losses['loss_ce'], expected)
+    # the nearest-resized target is a different (blockier) problem
+    head.loss_resolution = 'logits'
+    assert abs(head.loss_by_feat(logits, samples)['loss_ce'] - expected) > 1e-4
+    with pytest.raises(ValueError, match='loss_resolution'):
+        MODELS.build(dict(type='CRISHead', in_channels=32, channels=16, sentence_dim=32,
+                          num_layers=0, loss_resolution='full'))
+
+
 def _fixed_logits(model, logits):
     model = copy.deepcopy(model).eval()
     model.encode_decode = lambda inputs, samples: logits

@@ -12,14 +12,26 @@ from ..layers import DynamicProjector, VLDecoder
 from ..utils.text_features import TextFeatures
 
 
+def check_loss_resolution(value: str) -> str:
+    """``value`` if it is a valid ``loss_resolution`` of the CRIS-style heads."""
+    if value not in ('logits', 'input'):
+        raise ValueError(f"loss_resolution must be 'logits' or 'input', got {value!r}")
+    return value
+
+
 @MODELS.register_module()
 class CRISHead(BaseDecodeHead):
     """Decoder (pixels attend to words), projector (the sentence as a 3x3 kernel), loss.
 
     Input: the neck's B x C x h x w map and the text features; output: B x 1 x 4h x 4w mask
-    logits (104 x 104 at a 416 input). The loss compares them with the ground truth resized
-    (nearest) to the logits' size; ``ignore_index`` pixels (e.g. the preprocessor's padding)
-    are left out of the loss but count in the mean's denominator, as mmseg's BCE does.
+    logits (104 x 104 at a 416 input). With ``loss_resolution='logits'`` (CRIS's code) the
+    loss compares them with the ground truth resized (nearest) to the logits' size; with
+    ``'input'`` the logits are resized (bilinear, as at inference) to the ground truth's size
+    instead, as LAVT does. The nearest-resized target is blocky at stride 4: on small objects
+    it caps what the upsampled prediction can reach (on the toy data a perfect stride-4
+    prediction of it scores oIoU 75.6, against 92.6 for the area-averaged mask).
+    ``ignore_index`` pixels (e.g. the preprocessor's padding) are left out of the loss but
+    count in the mean's denominator, as mmseg's BCE does.
 
     Args:
         in_channels (int): Channels of the neck output (decoder width). Defaults to 512.
@@ -36,6 +48,8 @@ class CRISHead(BaseDecodeHead):
         norm_cfg (dict): Norm config of the projector convs. Defaults to BN.
         ignore_index (int): Label ignored by the loss. Defaults to 255.
         threshold (float): Sigmoid threshold of the ``iou_seg`` training log. Defaults to 0.35.
+        loss_resolution (str): ``'logits'`` (target resized to the logits, CRIS) or
+            ``'input'`` (logits resized to the target). Defaults to ``'logits'``.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -54,11 +68,13 @@ class CRISHead(BaseDecodeHead):
                  norm_cfg: dict = dict(type='BN'),
                  ignore_index: int = 255,
                  threshold: float = 0.35,
+                 loss_resolution: str = 'logits',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(in_channels, channels, num_classes=1, out_channels=1,
                          threshold=threshold, dropout_ratio=0, norm_cfg=norm_cfg,
                          loss_decode=loss_decode, ignore_index=ignore_index, init_cfg=init_cfg)
         del self.conv_seg  # the projector classifies
+        self.loss_resolution = check_loss_resolution(loss_resolution)
         self.decoder = VLDecoder(num_layers, in_channels, num_heads, feedforward_channels,
                                  dropout, text_dims) if num_layers > 0 else None
         self.projector = DynamicProjector(in_channels, channels, sentence_dim, kernel_size,
@@ -95,6 +111,9 @@ class CRISHead(BaseDecodeHead):
     def loss_by_feat(self, seg_logits: Tensor, batch_data_samples: List) -> Dict[str, Tensor]:
         """Losses of B x 1 x h x w logits against the ground truth resized to h x w."""
         gt = self._stack_batch_gt(batch_data_samples).float()  # B, 1, H, W
+        if self.loss_resolution == 'input':
+            seg_logits = F.interpolate(seg_logits, gt.shape[-2:], mode='bilinear',
+                                       align_corners=self.align_corners)  # B, 1, H, W
         target = F.interpolate(gt, seg_logits.shape[-2:], mode='nearest')[:, 0].long()
         losses = {}
         loss_decodes = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) \

@@ -8,7 +8,7 @@ from mmris.registry import MODELS
 from ..layers import VisionLanguageAligner, VLDecoder
 from ..layers.multi_query import unpack_neck_outputs
 from ..utils.text_features import TextFeatures
-from .cris_head import CRISHead
+from .cris_head import CRISHead, check_loss_resolution
 
 
 @MODELS.register_module()
@@ -39,6 +39,7 @@ class MMNetHead(BaseDecodeHead):
         norm_cfg (dict): Norm config of the projector convs. Defaults to BN.
         ignore_index (int): Label ignored by the loss. Defaults to 255.
         threshold (float): Sigmoid threshold of the ``iou_seg`` log. Defaults to 0.35.
+        loss_resolution (str): As :class:`CRISHead`. Defaults to ``'logits'``.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -56,11 +57,13 @@ class MMNetHead(BaseDecodeHead):
                  norm_cfg: dict = dict(type='BN'),
                  ignore_index: int = 255,
                  threshold: float = 0.35,
+                 loss_resolution: str = 'logits',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(in_channels, channels, num_classes=1, out_channels=1,
                          threshold=threshold, dropout_ratio=0, norm_cfg=norm_cfg,
                          loss_decode=loss_decode, ignore_index=ignore_index, init_cfg=init_cfg)
         del self.conv_seg  # the aligner classifies
+        self.loss_resolution = check_loss_resolution(loss_resolution)
         self.query_generator = MODELS.build(query_generator)
         query_dim = self.query_generator.embed_dims
         self.decoder = VLDecoder(num_layers, in_channels, num_heads, feedforward_channels,
