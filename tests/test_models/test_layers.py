@@ -38,6 +38,30 @@ def test_sine_positions():
         sine_pos_2d(6, 2, 2)
 
 
+def detr_sine_pos(dims, height, width):
+    """DETR / Mask2Former's ``PositionEmbeddingSine(dims // 2, normalize=True)`` of an
+    unpadded H x W map written out, flattened row-major: H * W, dims."""
+    npf = dims // 2
+    ones = torch.ones(1, height, width)
+    y = ones.cumsum(1, dtype=torch.float32)
+    x = ones.cumsum(2, dtype=torch.float32)
+    y = y / (y[:, -1:, :] + 1e-6) * 2 * math.pi
+    x = x / (x[:, :, -1:] + 1e-6) * 2 * math.pi
+    dim_t = torch.arange(npf, dtype=torch.float32)
+    dim_t = 10000**(2 * torch.div(dim_t, 2, rounding_mode='floor') / npf)
+    px, py = x[..., None] / dim_t, y[..., None] / dim_t
+    px = torch.stack((px[..., 0::2].sin(), px[..., 1::2].cos()), dim=4).flatten(3)
+    py = torch.stack((py[..., 0::2].sin(), py[..., 1::2].cos()), dim=4).flatten(3)
+    return torch.cat((py, px), dim=3)[0].flatten(0, 1)
+
+
+def test_sine_positions_detr_normalized():
+    for dims, h, w in ((16, 3, 5), (32, 7, 4), (256, 15, 15)):
+        torch.testing.assert_close(sine_pos_2d(dims, h, w, normalize=True),
+                                   detr_sine_pos(dims, h, w))
+    assert not torch.allclose(sine_pos_2d(16, 3, 5), detr_sine_pos(16, 3, 5))
+
+
 def test_coord_conv():
     x = add_coord(torch.zeros(2, 3, 4, 5))
     assert x.shape == (2, 5, 4, 5)

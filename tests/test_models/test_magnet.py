@@ -1,8 +1,11 @@
 """MagNet: CAM shapes and gates, interleaved BERT stages, pixel decoder, head losses, CAL."""
 import pytest
 import torch
+import torch.nn.functional as F
 
-from mmris.models.layers import CrossModalAlignment, MSDeformAttnPixelDecoder
+from mmris.models.heads import MagNetHead
+from mmris.models.layers import (CrossModalAlignment, MSDeformAttnPixelDecoder,
+                                 WordPixelAttention)
 from mmris.models.losses import CrossModalAlignmentLoss
 from mmris.registry import MODELS
 from .helpers import make_sample, model_cfg
@@ -14,6 +17,66 @@ def test_cam_shapes_and_closed_gates():
     mask = torch.tensor([[False] * 5, [False, False, True, True, True]])
     x2, out, w2 = cam(x, (6, 6), words, mask)
     assert out.shape == x.shape and torch.equal(x2, x) and torch.equal(w2, words)
+
+
+def official_word_attention(att, x, words, ext_mask, mask_queries=True):
+    """bert/multimodal_bert.py's SpatialImageLanguageAttention written out (1x1 Conv1d,
+    InstanceNorm1d); ``ext_mask`` is BERT's extended mask (B, 1, 1, L: 0 for the words,
+    -1e4 for the padding), by which the official code multiplies the queries before adding
+    ``1e4 * ext_mask - 1e4`` to the scores; ``mask_queries=False``: neither (a per-row
+    constant, but one that rounds the padding rows' scores away in float32)."""
+    B, HW, _ = x.shape
+    L, D, h = words.shape[1], att.query.out_features, att.num_heads
+    l_mask = ext_mask.squeeze(1)  # B, 1, L
+    q = F.conv1d(words.transpose(1, 2), att.query.weight[..., None], att.query.bias)
+    q = (q * l_mask if mask_queries else q).permute(0, 2, 1)  # B, L, D
+    k = F.instance_norm(F.conv1d(x.transpose(1, 2), att.key.weight[..., None], att.key.bias))
+    v = F.instance_norm(F.conv1d(x.transpose(1, 2), att.value.weight[..., None],
+                                 att.value.bias))  # B, D, HW
+    k, v = k.reshape(B, h, D // h, HW), v.reshape(B, h, D // h, HW)
+    q = q.reshape(B, L, h, D // h).permute(0, 2, 1, 3)
+    sim = (q @ k) * D**-.5  # B, h, L, HW
+    if mask_queries:
+        sim = sim + (1e4 * l_mask.unsqueeze(-1) - 1e4)
+    out = (sim.softmax(-1) @ v.permute(0, 1, 3, 2)).permute(0, 2, 1, 3).reshape(B, L, D)
+    out = F.conv1d(out.transpose(1, 2), att.out.weight[..., None], att.out.bias)
+    return F.instance_norm(out).transpose(1, 2)  # B, L, D
+
+
+def test_word_attention_and_the_official_query_mask():
+    """Default: real word-to-pixel attention; ``bert_mask_queries``: the official code's
+    queries multiplied by BERT's additive mask (words get zero queries), exactly (the
+    BERT-sized case needs the official score offset too: its float32 rounding changes
+    the padding rows, hence, through the instance norm over the words, every row)."""
+    for D, C, HW, heads in ((16, 8, 12, 1), (16, 8, 12, 2), (768, 128, 900, 1)):
+        torch.manual_seed(0)  # the BERT-sized case: a padding row rounds differently
+        x, words = torch.randn(2, HW, C), torch.randn(2, 20, D)
+        mask = torch.zeros(2, 20, dtype=torch.bool)
+        mask[0, 8:], mask[1, 5:] = True, True
+        ext = (mask.float() * -1e4)[:, None, None, :]
+        att = WordPixelAttention(D, C, heads)
+        with torch.no_grad():
+            ours = att(words, x, mask)
+            ref = official_word_attention(att, x, words, ext, mask_queries=False)
+            torch.testing.assert_close(ours, ref, atol=1e-4, rtol=1e-4)
+            att.bert_mask_queries = True
+            official = att(words, x, mask)
+            ref = official_word_attention(att, x, words, ext)
+            torch.testing.assert_close(official, ref, atol=1e-4, rtol=1e-4)
+        assert not torch.allclose(ours, official, atol=1e-2)
+    cam = CrossModalAlignment(32, 16, bert_mask_queries=True)
+    assert cam.word_attn.bert_mask_queries
+    assert not CrossModalAlignment(32, 16).word_attn.bert_mask_queries
+
+
+def test_cam_pwams_have_layer_norms():
+    """MagNet's image-side PWAMs (full resolution and pooled) normalise with LayerNorms."""
+    cam = CrossModalAlignment(32, 16)
+    for pwam in [cam.pwam, *cam.pool_fusions]:
+        assert isinstance(pwam.attn.query_norm, torch.nn.LayerNorm)
+        assert isinstance(pwam.attn.out_norm, torch.nn.LayerNorm)
+    lavt_like = CrossModalAlignment(32, 16, pwam_norm='instance')
+    assert not any('_norm' in k for k in lavt_like.state_dict())
 
 
 def test_pixel_decoder_shapes():
@@ -63,3 +126,39 @@ def test_magnet_model(tmp_path):
         assert torch.isfinite(losses[k]), k
     model.eval()
     assert model(inputs, samples, mode='tensor').shape == (2, 1, 16, 16)
+
+
+def test_magnet_head_loss_resolution():
+    """'input': the logits resized (bilinear, ``align_corners`` of the head) to the ground
+    truth; 'logits': the ground truth resized (nearest) to the logits."""
+    torch.manual_seed(0)
+    masks = [torch.randn(2, 1, 4, 4, requires_grad=True) for _ in range(2)]  # 2 states
+    classes = [torch.randn(2, 2) for _ in range(2)]
+    gt = torch.zeros(2, 16, 16, dtype=torch.long)
+    gt[:, 5:7, 6:9] = 1  # small: blocky at stride 4
+    gt[1, 0] = 255
+    samples = [make_sample('a', ori_shape=(16, 16), img_shape=(16, 16), gt=g[None])
+               for g in gt]
+
+    def bce(logits, target):
+        valid = (target != 255).float()
+        loss = F.binary_cross_entropy_with_logits(logits[:, 0], (target == 1).float(),
+                                                  reduction='none')
+        return 5 * (loss * valid).sum() / valid.sum()
+
+    small = F.interpolate(gt[:, None].float(), (4, 4), mode='nearest')[:, 0]
+    cases = [('logits', False, masks[-1], small), ('input', False, F.interpolate(
+        masks[-1], (16, 16), mode='bilinear', align_corners=False), gt.float()),
+        ('input', True, F.interpolate(masks[-1], (16, 16), mode='bilinear',
+                                      align_corners=True), gt.float())]
+    for resolution, align, logits, target in cases:
+        head = MagNetHead([8, 16, 32, 64], 8, 32, pixel_layers=1, num_layers=1, num_heads=4,
+                          feedforward_channels=32, pixel_feedforward_channels=32,
+                          loss_cal=None, loss_resolution=resolution, align_corners=align)
+        head.forward_all = lambda x: (masks, classes, None)
+        losses = head.loss(None, None, samples)
+        torch.testing.assert_close(losses['loss_mask'], bce(logits, target))
+        assert 'loss_mask_d0' in losses and torch.isfinite(losses['loss_dice'])
+    assert head.align_corners
+    with pytest.raises(ValueError, match='loss_resolution'):
+        MagNetHead([8, 16, 32, 64], 8, 32, loss_cal=None, loss_resolution='full')

@@ -1,4 +1,5 @@
 """Fusion blocks: LAVT's PWAM + language gate, CoupAlign's WPA."""
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -7,13 +8,19 @@ from mmris.models.layers import (PWAM, LanguageGate, PixelWordAttention, PWAMFus
 from mmris.models.layers.pixel_word_attention import fusion_blocks
 
 
-def lavt_attention(att: PixelWordAttention, x, words, word_mask):
+def lavt_attention(att: PixelWordAttention, x, words, word_mask, layer_norm=False):
     """LAVT's SpatialImageLanguageAttention written out (channels-first, masking by
-    multiplying keys / values and adding -1e4 to the padded scores)."""
+    multiplying keys / values and adding -1e4 to the padded scores); ``layer_norm``:
+    MagNet's (lib/backbone.py): ``f_query`` / ``W`` are Linear + LayerNorm instead of
+    1x1 Conv1d + InstanceNorm1d."""
     B, HW, _ = x.shape
     keep = (~word_mask).float()[:, None, :]  # B, 1, L
-    q = F.instance_norm(F.conv1d(x.transpose(1, 2), att.query.weight[..., None],
-                                 att.query.bias)).transpose(1, 2)  # B, HW, K
+    if layer_norm:
+        q = F.layer_norm(F.linear(x, att.query.weight, att.query.bias), (att.key_channels, ),
+                         att.query_norm.weight, att.query_norm.bias)  # B, HW, K
+    else:
+        q = F.instance_norm(F.conv1d(x.transpose(1, 2), att.query.weight[..., None],
+                                     att.query.bias)).transpose(1, 2)  # B, HW, K
     k = F.conv1d(words.transpose(1, 2), att.key.weight[..., None], att.key.bias) * keep
     v = F.conv1d(words.transpose(1, 2), att.value.weight[..., None], att.value.bias) * keep
     h, K = att.num_heads, att.key_channels
@@ -22,6 +29,9 @@ def lavt_attention(att: PixelWordAttention, x, words, word_mask):
     v = v.reshape(B, h, v.shape[1] // h, -1)
     sim = (q @ k) * K**-.5 + (1e4 * keep[:, None] - 1e4)
     out = (sim.softmax(-1) @ v.permute(0, 1, 3, 2)).permute(0, 2, 1, 3).reshape(B, HW, -1)
+    if layer_norm:
+        out = F.linear(out, att.out.weight, att.out.bias)
+        return F.layer_norm(out, out.shape[-1:], att.out_norm.weight, att.out_norm.bias)
     out = F.conv1d(out.transpose(1, 2), att.out.weight[..., None], att.out.bias)
     return F.instance_norm(out).transpose(1, 2)
 
@@ -46,6 +56,31 @@ def test_pixel_word_attention_matches_lavt():
         words2 = words.clone()
         words2[0, 3:] = 100.
         torch.testing.assert_close(att(x, words2, mask), out)
+
+
+def test_pixel_word_attention_layer_norm_matches_magnet():
+    """``norm='layer'``: MagNet's image-side attention, LayerNorms (learned affine) after
+    the query and output projections; 'instance' (LAVT) has no norm parameters."""
+    x, words, mask = _inputs()
+    lavt = PixelWordAttention(16, 8, 16, 16, 16)
+    assert set(lavt.state_dict()) == {f'{n}.{p}' for n in ('query', 'key', 'value', 'out')
+                                      for p in ('weight', 'bias')}
+    for heads in (1, 2):
+        att = PixelWordAttention(16, 8, 16, 16, 16, num_heads=heads, norm='layer')
+        for p in att.parameters():  # non-trivial affine LayerNorms
+            p.data.normal_()
+        out = att(x, words, mask)
+        torch.testing.assert_close(out, lavt_attention(att, x, words, mask, layer_norm=True),
+                                   atol=1e-4, rtol=1e-4)
+        lavt.load_state_dict(att.state_dict(), strict=False)
+        assert not torch.allclose(lavt(x, words, mask), out, atol=1e-2)
+    # a single pixel (MagNet's 1 x 1 pooled grid): LayerNorm keeps it, instance norm zeroes it
+    pwam = PWAM(16, 8, norm='layer')
+    assert pwam.attn.out_norm.weight.shape == (16, )
+    assert pwam.attn(x[:, :1], words, mask).abs().sum() > 0
+    assert PWAM(16, 8).attn(x[:, :1], words, mask).abs().sum() == 0
+    with pytest.raises(ValueError, match='norm'):
+        PixelWordAttention(16, 8, 16, 16, norm='batch')
 
 
 def test_pwam_and_gate():

@@ -116,3 +116,35 @@ def test_load_official_checkpoint(tmp_path):
     other = SwinFusion(fusion=None, pretrained=str(path), **dict(TINY, window_size=2))
     other.init_weights()
     assert other.stages[0].blocks[0].attn.w_msa.relative_position_bias_table.shape == (9, 1)
+
+
+def test_out_norms_off_hands_on_the_fusion_outputs():
+    """``out_norms=False`` (MagNet): the stage outputs are the fusion blocks' own, without
+    Swin's ``norm{i}``, which then hold no parameters; True (default) layer-norms them."""
+    torch.manual_seed(0)
+    normed = SwinFusion(fusion=dict(type='PWAMFusion'), text_dims=8, **TINY)
+    normed.init_weights()
+    for i in range(4):  # non-trivial output norms
+        getattr(normed, f'norm{i}').weight.data.normal_()
+    plain = SwinFusion(fusion=dict(type='PWAMFusion'), text_dims=8, out_norms=False, **TINY)
+    missing, unexpected = plain.load_state_dict(normed.state_dict(), strict=False)
+    assert not missing and sorted({k.split('.')[0] for k in unexpected}) == [
+        f'norm{i}' for i in range(4)]
+    normed.eval(), plain.eval()
+    x, text = torch.randn(1, 3, 64, 64), _text(B=1)
+    fused = []
+    hooks = [f.register_forward_hook(lambda m, args, out: fused.append(out[1]))
+             for f in plain.fusions]
+    outs = plain(x, text)
+    for h in hooks:
+        h.remove()
+    for i, (a, b, f) in enumerate(zip(normed(x, text), outs, fused)):
+        torch.testing.assert_close(b.flatten(2).transpose(1, 2), f)  # B, HW, C as fused
+        norm = getattr(normed, f'norm{i}')
+        ref = torch.nn.functional.layer_norm(b.permute(0, 2, 3, 1), b.shape[1:2], norm.weight,
+                                             norm.bias, norm.eps).permute(0, 3, 1, 2)
+        torch.testing.assert_close(a, ref, atol=1e-5, rtol=1e-5)
+    # mmseg's _freeze_stages looks the (identity) norms up
+    frozen = SwinFusion(fusion=None, out_norms=False, frozen_stages=2, **TINY)
+    frozen.train()
+    assert not any(p.requires_grad for p in frozen.stages[0].parameters())

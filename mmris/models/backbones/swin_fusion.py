@@ -3,6 +3,7 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
@@ -65,8 +66,9 @@ class SwinFusion(SwinTransformer):
     """mmseg's Swin Transformer with a fusion block between each stage's blocks and its
     patch merging, as LAVT does: ``x, out, words = fusion_i(x, hw, words, word_mask)``.
 
-    ``out`` (layer-normed by ``norm{i}``) is the stage's output map, ``x`` continues to the
-    next stage. ``takes_text = True``: the segmentor calls ``backbone(img, text)``.
+    ``out`` (layer-normed by ``norm{i}`` if ``out_norms``) is the stage's output map, ``x``
+    continues to the next stage. ``takes_text = True``: the segmentor calls
+    ``backbone(img, text)``.
 
     Args:
         fusion (dict, optional): Fusion block config (e.g. ``dict(type='PWAMFusion')`` or
@@ -84,6 +86,10 @@ class SwinFusion(SwinTransformer):
             ``swin_base_patch4_window12_384_22k.pth``, converted on the fly) or mmseg's;
             loaded by :meth:`init_weights` (relative position tables resized to the window;
             fusion blocks keep their init). Defaults to None.
+        out_norms (bool): Layer-norm each stage output with ``norm{i}`` (mmseg's Swin,
+            LAVT). False: the outputs are handed on as the fusion blocks return them and
+            ``norm{i}`` are identities without parameters (MagNet: ``MultiModalSwin``'s
+            ``forward_pwam*`` return the CAM mixer outputs un-normed). Defaults to True.
         **kwargs: mmseg ``SwinTransformer`` arguments (``embed_dims``, ``depths``,
             ``num_heads``, ``window_size``, ``drop_path_rate``, ``out_indices``...).
     """
@@ -94,8 +100,12 @@ class SwinFusion(SwinTransformer):
                  text_dims: int = 768,
                  text_stages: Optional[Sequence[int]] = None,
                  pretrained: Optional[str] = None,
+                 out_norms: bool = True,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if not out_norms:  # identities keep mmseg's norm{i} lookups (_freeze_stages) working
+            for i in self.out_indices:
+                setattr(self, f'norm{i}', nn.Identity())
         self.text_stages = tuple(text_stages) if text_stages else None
         self._text_encoder: tuple = ()
         self.pretrained_swin = pretrained

@@ -25,15 +25,28 @@ class WordPixelAttention(nn.Module):
     the pixels); scores scaled by ``key_channels ** -0.5``; the output (Linear + instance
     norm over the words) has one image-context vector per word.
 
+    The official MagNet code multiplies the queries by BERT's additive mask (0 for the
+    words, -1e4 for the padding), so that every real word has a zero query and attends to
+    all pixels uniformly (its output is then the mean of the instance-normed values, i.e.
+    0, before the output projection), while the padding slots attend sharply; it then adds
+    ``1e4 * mask - 1e4`` to the scores (a constant per word, which in float32 rounds the
+    padding rows' scores to multiples of 8). ``bert_mask_queries=True`` reproduces both
+    (for the released checkpoints, trained with them); the default computes the attention
+    as described above.
+
     Args:
         l_in_channels (int): Width of the words (and of keys, values and output).
         v_in_channels (int): Width of the pixel tokens.
         num_heads (int): Heads. Defaults to 1.
+        bert_mask_queries (bool): Multiply the queries by BERT's additive mask, as the
+            official code does. Defaults to False.
     """
 
-    def __init__(self, l_in_channels: int, v_in_channels: int, num_heads: int = 1) -> None:
+    def __init__(self, l_in_channels: int, v_in_channels: int, num_heads: int = 1,
+                 bert_mask_queries: bool = False) -> None:
         super().__init__()
         self.num_heads = num_heads
+        self.bert_mask_queries = bert_mask_queries
         self.query = nn.Linear(l_in_channels, l_in_channels)
         self.key = nn.Linear(v_in_channels, l_in_channels)
         self.value = nn.Linear(v_in_channels, l_in_channels)
@@ -43,13 +56,18 @@ class WordPixelAttention(nn.Module):
         B, N, _ = x.shape  # B, N, C -> B, heads, N, C / heads
         return x.reshape(B, N, self.num_heads, -1).transpose(1, 2)
 
-    def forward(self, words: Tensor, x: Tensor) -> Tensor:
-        """B, L, D words + B, HW, C pixels -> B, L, D (padding rows are computed too; the
-        caller's gate and the later masks ignore them)."""
-        q = self._heads(self.query(words))  # B, h, L, D / h
+    def forward(self, words: Tensor, x: Tensor, word_mask: Tensor) -> Tensor:
+        """B, L, D words + B, HW, C pixels (B, L padding mask, True = padding) -> B, L, D
+        (padding rows are computed too; the caller's gate and the later masks ignore them)."""
+        q, bias = self.query(words), None  # B, L, D
+        if self.bert_mask_queries:  # official: BERT's mask (0 / -1e4) x q, + 1e4 * mask - 1e4
+            ext = word_mask[..., None] * -1e4  # B, L, 1
+            q, bias = q * ext, (1e4 * ext - 1e4)[:, None]  # B, 1, L, 1 (rounds in float32)
+        q = self._heads(q)  # B, h, L, D / h
         k = self._heads(_instance_norm(self.key(x)))  # B, h, HW, D / h
         v = self._heads(_instance_norm(self.value(x)))
-        out = F.scaled_dot_product_attention(q, k, v, scale=self.query.out_features**-0.5)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
+                                             scale=self.query.out_features**-0.5)
         return _instance_norm(self.out(out.transpose(1, 2).flatten(2)))  # B, L, D
 
 
@@ -57,14 +75,15 @@ class WordPixelAttention(nn.Module):
 class CrossModalAlignment(nn.Module):
     """MagNet's CAM after a Swin stage (a :class:`SwinFusion` fusion block).
 
-    Image side: LAVT's PWAM at full resolution and on average-pooled grids
-    (``pool_sizes``; each pooled map reduced to C/4 by a Linear-LN-Linear-GELU-Linear
-    stack, fused with its own PWAM, upsampled bilinearly); the full-resolution and pooled
-    results are concatenated and mixed (Linear-LN-Linear-GELU) into the stage output handed
-    to the decoder. The encoder continues with ``x + gate(f) * f`` (``f`` the full-resolution
-    PWAM output, GELU gate). Text side: word-to-pixel attention times the projected words,
-    projected, added to the words through a tanh gate (ReLU inside), so that the text
-    stream is updated stage by stage. Both gates start closed (last Linear zero).
+    Image side: LAVT's PWAM (with LayerNorms in its attention, ``pwam_norm``) at full
+    resolution and on average-pooled grids (``pool_sizes``; each pooled map reduced to C/4
+    by a Linear-LN-Linear-GELU-Linear stack, fused with its own PWAM, upsampled
+    bilinearly); the full-resolution and pooled results are concatenated and mixed
+    (Linear-LN-Linear-GELU) into the stage output handed to the decoder. The encoder
+    continues with ``x + gate(f) * f`` (``f`` the full-resolution PWAM output, GELU gate).
+    Text side: word-to-pixel attention times the projected words, projected, added to the
+    words through a tanh gate (ReLU inside), so that the text stream is updated stage by
+    stage. Both gates start closed (last Linear zero).
 
     Args:
         dims (int): Width of the stage.
@@ -73,6 +92,12 @@ class CrossModalAlignment(nn.Module):
         pool_sizes (Sequence[int]): Pooled grid sides. Defaults to (1, 2, 3, 6).
         dropout (float): PWAM dropout. Defaults to 0.
         zero_init_gate (bool): Start with closed gates. Defaults to True.
+        pwam_norm (str): Norm of the queries and output of every image-side PWAM attention
+            (full resolution and pooled), see :class:`PixelWordAttention`: ``'layer'``
+            (MagNet's ``SpatialImageLanguageAttention``: Linear + LayerNorm) or
+            ``'instance'`` (LAVT). Defaults to ``'layer'``.
+        bert_mask_queries (bool): Text side: the official code's word queries multiplied
+            by BERT's additive mask, see :class:`WordPixelAttention`. Defaults to False.
     """
 
     def __init__(self,
@@ -81,11 +106,13 @@ class CrossModalAlignment(nn.Module):
                  num_heads: int = 1,
                  pool_sizes: Sequence[int] = (1, 2, 3, 6),
                  dropout: float = 0.,
-                 zero_init_gate: bool = True) -> None:
+                 zero_init_gate: bool = True,
+                 pwam_norm: str = 'layer',
+                 bert_mask_queries: bool = False) -> None:
         super().__init__()
         self.pool_sizes = tuple(pool_sizes)
         red = dims // 4
-        self.pwam = PWAM(dims, text_dims, num_heads, dropout)
+        self.pwam = PWAM(dims, text_dims, num_heads, dropout, pwam_norm)
         self.gate = GELUGate(dims, zero_init_gate)
         self.pyramids = nn.ModuleList(
             nn.Sequential(
@@ -93,13 +120,13 @@ class CrossModalAlignment(nn.Module):
                 nn.Linear(4 * dims, dims, bias=False), nn.GELU(),
                 nn.Linear(dims, red, bias=False)) for _ in self.pool_sizes)
         self.pool_fusions = nn.ModuleList(
-            PWAM(red, text_dims, num_heads, dropout) for _ in self.pool_sizes)
+            PWAM(red, text_dims, num_heads, dropout, pwam_norm) for _ in self.pool_sizes)
         self.mixer = nn.Sequential(
             nn.Linear(dims + red * len(self.pool_sizes), dims), nn.LayerNorm(dims),
             nn.Linear(dims, dims), nn.GELU())
         self.word_vis = nn.Sequential(
             nn.Linear(text_dims, text_dims), nn.GELU(), nn.Dropout(dropout))
-        self.word_attn = WordPixelAttention(text_dims, dims, num_heads)
+        self.word_attn = WordPixelAttention(text_dims, dims, num_heads, bert_mask_queries)
         self.word_mm = nn.Sequential(
             nn.Linear(text_dims, text_dims), nn.GELU(), nn.Dropout(dropout))
         self.word_gate = LanguageGate(text_dims, zero_init_gate)
@@ -128,7 +155,7 @@ class CrossModalAlignment(nn.Module):
             t = F.interpolate(t, (H, W), mode='bilinear', align_corners=True)
             outs.append(t.flatten(2).transpose(1, 2))  # B, HW, C/4
         out = self.mixer(torch.cat(outs + [fused], -1))  # B, HW, C
-        w = self.word_mm(self.word_vis(words) * self.word_attn(words, x))  # B, L, D
+        w = self.word_mm(self.word_vis(words) * self.word_attn(words, x, word_mask))  # B, L, D
         words = words + self.word_gate(w) * w
         return x + self.gate(fused) * fused, out, words
 

@@ -47,9 +47,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
     """Multi-scale deformable-attention encoder over the backbone maps (Mask2Former).
 
     Every level is projected (1x1 conv + GroupNorm(32)) to ``embed_dims``, given 2-D sine
-    positions plus a learned level embedding, and all levels are encoded together by
-    ``num_layers`` deformable layers (mmcv's op; its PyTorch implementation on CPU). The
-    finest encoded level gives the per-pixel mask features (1x1 conv).
+    positions (:func:`sine_pos_2d`) plus a learned level embedding, and all levels are
+    encoded together by ``num_layers`` deformable layers (mmcv's op; its PyTorch
+    implementation on CPU). The finest encoded level gives the per-pixel mask features
+    (1x1 conv).
 
     Args:
         in_channels (Sequence[int]): Channels of the maps, fine to coarse.
@@ -60,6 +61,9 @@ class MSDeformAttnPixelDecoder(nn.Module):
         num_points (int): Points per head and level. Defaults to 4.
         feedforward_channels (int): FFN width. Defaults to 1024.
         dropout (float): Dropout. Defaults to 0.
+        normalize_pos (bool): Sine positions in DETR / Mask2Former's normalised form
+            (``PositionEmbeddingSine(normalize=True)``, MagNet), see :func:`sine_pos_2d`.
+            Defaults to False.
     """
 
     def __init__(self,
@@ -70,8 +74,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
                  num_heads: int = 8,
                  num_points: int = 4,
                  feedforward_channels: int = 1024,
-                 dropout: float = 0.) -> None:
+                 dropout: float = 0.,
+                 normalize_pos: bool = False) -> None:
         super().__init__()
+        self.normalize_pos = normalize_pos
         L = len(in_channels)
         self.input_proj = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c, embed_dims, 1), nn.GroupNorm(32, embed_dims))
@@ -109,7 +115,8 @@ class MSDeformAttnPixelDecoder(nn.Module):
         starts = torch.cat([shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]])
         x = torch.cat([s.flatten(2).transpose(1, 2) for s in srcs], 1)  # B, N, C
         pos = torch.cat([
-            sine_pos_2d(s.shape[1], *s.shape[-2:], device=s.device).to(s.dtype) + lvl
+            sine_pos_2d(s.shape[1], *s.shape[-2:], s.device, self.normalize_pos).to(s.dtype)
+            + lvl
             for s, lvl in zip(srcs, self.level_embed)])  # N, C
         ref = self.reference_points(shapes, len(srcs)).to(x.dtype)
         ref = ref[None].expand(x.shape[0], -1, -1, -1)  # B, N, levels, 2

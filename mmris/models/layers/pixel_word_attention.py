@@ -28,14 +28,40 @@ def _instance_norm(x: Tensor) -> Tensor:
     return F.instance_norm(x.transpose(1, 2)).transpose(1, 2)
 
 
+class TokenInstanceNorm(nn.Module):
+    """:func:`_instance_norm` as a module (no parameters): B, N, C -> B, N, C."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _instance_norm(x)
+
+
+def token_norm(norm: str, dims: int) -> nn.Module:
+    """The normalisation of a pixel-word attention's pixel tokens (B, N, C -> B, N, C).
+
+    Args:
+        norm (str): ``'instance'``: over the tokens, no parameters (LAVT's InstanceNorm1d);
+            ``'layer'``: over the channels of each token, learned affine (``nn.LayerNorm``,
+            MagNet's image-side PWAMs).
+        dims (int): Channels C.
+
+    Returns:
+        nn.Module: The norm.
+    """
+    if norm == 'instance':
+        return TokenInstanceNorm()
+    if norm == 'layer':
+        return nn.LayerNorm(dims)
+    raise ValueError(f"norm must be 'instance' or 'layer', got {norm!r}")
+
+
 class PixelWordAttention(nn.Module):
     """LAVT's spatial image-language attention: each pixel gathers the words it matches.
 
-    Queries are the pixels (1x1 projection + instance norm over the pixels), keys and values
-    the words (1x1 projections, no normalisation: a sentence has many padding slots); padded
-    words get no weight. The scores are scaled by ``key_channels ** -0.5`` whatever the
-    number of heads, as in LAVT. The output (1x1 projection + instance norm) has one
-    word-context vector per pixel.
+    Queries are the pixels (1x1 projection + ``query_norm``), keys and values the words (1x1
+    projections, no normalisation: a sentence has many padding slots); padded words get no
+    weight. The scores are scaled by ``key_channels ** -0.5`` whatever the number of heads,
+    as in LAVT. The output (1x1 projection + ``out_norm``) has one word-context vector per
+    pixel.
 
     Args:
         v_in_channels (int): Width of the pixel tokens.
@@ -44,6 +70,10 @@ class PixelWordAttention(nn.Module):
         value_channels (int): Width of the values.
         out_channels (int, optional): Output width. Defaults to ``value_channels``.
         num_heads (int): Heads. Defaults to 1.
+        norm (str): Norm of the queries and of the output (see :func:`token_norm`):
+            ``'instance'`` (over the pixels, no parameters: LAVT) or ``'layer'`` (LayerNorm
+            over the channels: MagNet's ``SpatialImageLanguageAttention``, ``f_query.1`` /
+            ``W.1``). Defaults to ``'instance'``.
     """
 
     def __init__(self,
@@ -52,14 +82,18 @@ class PixelWordAttention(nn.Module):
                  key_channels: int,
                  value_channels: int,
                  out_channels: Optional[int] = None,
-                 num_heads: int = 1) -> None:
+                 num_heads: int = 1,
+                 norm: str = 'instance') -> None:
         super().__init__()
+        out_channels = out_channels or value_channels
         self.key_channels = key_channels
         self.num_heads = num_heads
         self.query = nn.Linear(v_in_channels, key_channels)
+        self.query_norm = token_norm(norm, key_channels)
         self.key = nn.Linear(l_in_channels, key_channels)
         self.value = nn.Linear(l_in_channels, value_channels)
-        self.out = nn.Linear(value_channels, out_channels or value_channels)
+        self.out = nn.Linear(value_channels, out_channels)
+        self.out_norm = token_norm(norm, out_channels)
 
     def _heads(self, x: Tensor) -> Tensor:
         B, N, _ = x.shape  # B, N, C -> B, heads, N, C / heads
@@ -75,14 +109,14 @@ class PixelWordAttention(nn.Module):
         Returns:
             Tensor: B, HW, out_channels.
         """
-        q = self._heads(_instance_norm(self.query(x)))  # B, h, HW, dk
+        q = self._heads(self.query_norm(self.query(x)))  # B, h, HW, dk
         k = self._heads(self.key(words))  # B, h, L, dk
         v = self._heads(self.value(words))  # B, h, L, dv
         keep = ~word_mask[:, None, None, :]  # B, 1, 1, L
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep,
                                              scale=self.key_channels**-0.5)
         out = out.transpose(1, 2).flatten(2)  # B, HW, value_channels
-        return _instance_norm(self.out(out))
+        return self.out_norm(self.out(out))
 
 
 class LanguageGate(nn.Module):
@@ -122,13 +156,16 @@ class PWAM(nn.Module):
         text_dims (int): Width of the word features.
         num_heads (int): Attention heads. Defaults to 1.
         dropout (float): Dropout after both projections. Defaults to 0.
+        norm (str): Norm of the attention's queries and output, as
+            :class:`PixelWordAttention`: ``'instance'`` (LAVT) or ``'layer'`` (MagNet).
+            Defaults to ``'instance'``.
     """
 
     def __init__(self, dims: int, text_dims: int, num_heads: int = 1,
-                 dropout: float = 0.) -> None:
+                 dropout: float = 0., norm: str = 'instance') -> None:
         super().__init__()
         self.vis_project = nn.Sequential(nn.Linear(dims, dims), nn.GELU(), nn.Dropout(dropout))
-        self.attn = PixelWordAttention(dims, text_dims, dims, dims, dims, num_heads)
+        self.attn = PixelWordAttention(dims, text_dims, dims, dims, dims, num_heads, norm)
         self.project_mm = nn.Sequential(nn.Linear(dims, dims), nn.GELU(), nn.Dropout(dropout))
 
     def forward(self, x: Tensor, words: Tensor, word_mask: Tensor) -> Tensor:

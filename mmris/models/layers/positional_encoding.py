@@ -1,4 +1,4 @@
-"""Fixed sine-cosine positional encodings used by the CRIS decoder."""
+"""Fixed sine-cosine positional encodings (CRIS decoder, query / pixel decoders)."""
 import math
 
 import torch
@@ -29,17 +29,24 @@ def sine_pos_1d(dims: int, length: int, device=None) -> Tensor:
     return _sine_table(torch.arange(length, device=device), dims)
 
 
-def sine_pos_2d(dims: int, height: int, width: int, device=None) -> Tensor:
+def sine_pos_2d(dims: int, height: int, width: int, device=None,
+                normalize: bool = False) -> Tensor:
     """2-D sine positions of a pixel grid, row-major (``h * W + w``).
 
-    The first half of the channels encodes the column (x), the second half the row (y),
-    each as interleaved sin / cos.
+    Default: the first half of the channels encodes the column index x, the second half
+    the row index y (0 .. n - 1), each as interleaved sin / cos.
+
+    ``normalize=True`` computes DETR / Mask2Former's ``PositionEmbeddingSine(dims // 2,
+    normalize=True)`` (MagNet's decoders) instead: the row half first, then the column
+    half, the positions ``(i + 1) / (n + 1e-6) * 2 pi`` (i = 0 .. n - 1). The frequencies
+    are the same (``10000 ** (-2k / (dims / 2))`` for the channel pair k).
 
     Args:
         dims (int): Channels, a multiple of 4.
         height (int): Grid height H.
         width (int): Grid width W.
         device (torch.device, optional): Device of the result.
+        normalize (bool): DETR's normalised form (see above). Defaults to False.
 
     Returns:
         Tensor: H * W, dims.
@@ -47,8 +54,10 @@ def sine_pos_2d(dims: int, height: int, width: int, device=None) -> Tensor:
     if dims % 4:
         raise ValueError(f'2-D sine positions need a width divisible by 4, got {dims}')
     half = dims // 2
-    pos_x = _sine_table(torch.arange(width, device=device), half)  # W, dims / 2
-    pos_y = _sine_table(torch.arange(height, device=device), half)  # H, dims / 2
-    pos = torch.cat([pos_x[None].expand(height, -1, -1),
-                     pos_y[:, None].expand(-1, width, -1)], dim=-1)  # H, W, dims
-    return pos.flatten(0, 1)
+    ys, xs = (torch.arange(n, dtype=torch.float32, device=device) for n in (height, width))
+    if normalize:  # DETR: cumsum of ones (i + 1) / (its last value + eps) * scale
+        ys, xs = ((p + 1) / (n + 1e-6) * (2 * math.pi) for p, n in ((ys, height), (xs, width)))
+    pos_x = _sine_table(xs, half)[None].expand(height, -1, -1)  # H, W, dims / 2
+    pos_y = _sine_table(ys, half)[:, None].expand(-1, width, -1)  # H, W, dims / 2
+    halves = (pos_y, pos_x) if normalize else (pos_x, pos_y)
+    return torch.cat(halves, dim=-1).flatten(0, 1)  # H * W, dims

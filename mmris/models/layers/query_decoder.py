@@ -56,9 +56,10 @@ class QueryDecoder(nn.Module):
 
     Layer ``i`` attends to level ``i % num_levels`` (give the levels coarse to fine), only
     where the previous prediction of that query is foreground (masked attention; a query
-    with an empty mask attends everywhere). The memory carries 2-D sine positions and a
-    learned level embedding. The prediction of each state (the initial queries and every
-    layer) is ``mask_embed(LN(q))`` and its dot product with the per-pixel embeddings.
+    with an empty mask attends everywhere). The memory carries 2-D sine positions
+    (:func:`sine_pos_2d`) and a learned level embedding. The prediction of each state (the
+    initial queries and every layer) is ``mask_embed(LN(q))`` and its dot product with the
+    per-pixel embeddings.
 
     Args:
         in_channels (Sequence[int]): Channels of the memory levels (1x1 projected to
@@ -69,6 +70,9 @@ class QueryDecoder(nn.Module):
         num_heads (int): Heads. Defaults to 8.
         feedforward_channels (int): FFN width. Defaults to 2048.
         dropout (float): Dropout. Defaults to 0.
+        normalize_pos (bool): Sine positions in DETR / Mask2Former's normalised form
+            (``PositionEmbeddingSine(normalize=True)``, MagNet), see :func:`sine_pos_2d`.
+            Defaults to False.
     """
 
     def __init__(self,
@@ -78,8 +82,10 @@ class QueryDecoder(nn.Module):
                  num_layers: int = 6,
                  num_heads: int = 8,
                  feedforward_channels: int = 2048,
-                 dropout: float = 0.) -> None:
+                 dropout: float = 0.,
+                 normalize_pos: bool = False) -> None:
         super().__init__()
+        self.normalize_pos = normalize_pos
         self.num_levels = len(in_channels)
         self.input_proj = nn.ModuleList(
             nn.Conv2d(c, embed_dims, 1) if c != embed_dims else nn.Identity()
@@ -97,10 +103,13 @@ class QueryDecoder(nn.Module):
             nn.Linear(embed_dims, embed_dims))
 
     def predict(self, q: Tensor, pixel: Tensor) -> Dict[str, Tensor]:
-        """B, N, C queries + B, C, H, W pixel embeddings -> mask embeddings B, N, C and
-        proposals B, N, H, W (logits)."""
-        embeds = self.mask_embed(self.norm(q))  # B, N, C
-        return dict(embeds=embeds, masks=torch.einsum('bnc,bchw->bnhw', embeds, pixel))
+        """B, N, C queries + B, C, H, W pixel embeddings -> normed queries ``LN(q)``
+        (``queries``) and mask embeddings (``embeds``) B, N, C, and proposals (``masks``)
+        B, N, H, W (logits)."""
+        queries = self.norm(q)  # B, N, C
+        embeds = self.mask_embed(queries)  # B, N, C
+        return dict(queries=queries, embeds=embeds,
+                    masks=torch.einsum('bnc,bchw->bnhw', embeds, pixel))
 
     @staticmethod
     def attn_mask(masks: Tensor, size: Sequence[int]) -> Tensor:
@@ -118,8 +127,8 @@ class QueryDecoder(nn.Module):
             pixel (Tensor): B, embed_dims, H, W per-pixel embeddings (e.g. 120 x 120).
 
         Returns:
-            list[dict]: ``1 + num_layers`` predictions (``embeds`` B, N, C; ``masks``
-            B, N, H, W), the last one final.
+            list[dict]: ``1 + num_layers`` predictions (``queries`` and ``embeds`` B, N, C;
+            ``masks`` B, N, H, W), the last one final.
         """
         B = pixel.shape[0]
         mems, poses, sizes = [], [], []
@@ -127,7 +136,8 @@ class QueryDecoder(nn.Module):
             f = proj(f)  # B, C, h, w
             sizes.append(f.shape[-2:])
             mems.append(f.flatten(2).transpose(1, 2) + self.level_embed.weight[i])  # B, hw, C
-            poses.append(sine_pos_2d(f.shape[1], *f.shape[-2:], device=f.device).to(f.dtype))
+            poses.append(sine_pos_2d(f.shape[1], *f.shape[-2:], f.device,
+                                     self.normalize_pos).to(f.dtype))  # hw, C
         q = self.query_feat.weight[None].expand(B, -1, -1)  # B, N, C
         q_pos = self.query_pos.weight  # N, C
         preds = [self.predict(q, pixel)]
