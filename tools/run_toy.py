@@ -15,7 +15,7 @@ import time
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmris.datasets.toy import generate_toy_refer
+from mmris.datasets.toy import TOY_BERT_DIR, generate_toy_refer, write_toy_bert
 from mmris.utils import register_all_modules, setup_runtime
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -56,6 +56,12 @@ def main() -> None:
     cfg.work_dir = work_dir
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = args.data_root
+    text_encoder = cfg.model.get('text_encoder') or {}
+    if str(text_encoder.get('pretrained')).rstrip('/').endswith(TOY_BERT_DIR):
+        # the toy BERT (MagNet's toy config): vocabulary and config next to the toy data
+        text_encoder.pretrained = osp.join(args.data_root, TOY_BERT_DIR)
+        if not osp.isfile(osp.join(text_encoder.pretrained, 'vocab.txt')):
+            write_toy_bert(text_encoder.pretrained)
     setup_runtime(cfg)
 
     print(f'==> training {name} (work dir {work_dir})')

@@ -16,6 +16,8 @@ Layout written::
     <out_dir>/toyref/refs(unc).p      REFER refs, splits train / val / testA / testB
     <out_dir>/toyref/report.json      sizes and sentence-blind baselines
     <out_dir>/images/toy_XXXXXX.png
+    <out_dir>/bert-tiny/              config.json + vocab.txt of a tiny random BERT over the
+                                      closed vocabulary (``write_toy_bert``), for MagNet
 """
 import itertools
 import json
@@ -28,7 +30,10 @@ import numpy as np
 import pycocotools.mask as mask_utils
 from PIL import Image, ImageDraw
 
-__all__ = ['generate_toy_refer', 'TOY_SHAPES', 'TOY_COLOURS', 'TOY_SIZES']
+__all__ = [
+    'generate_toy_refer', 'toy_vocabulary', 'write_toy_bert', 'TOY_SHAPES', 'TOY_COLOURS',
+    'TOY_SIZES', 'TOY_BERT_DIR', 'TOY_BERT_SPECIALS'
+]
 
 TOY_SHAPES = ('circle', 'square', 'triangle')
 TOY_COLOURS = {'red': (215, 45, 40), 'green': (45, 165, 60), 'blue': (45, 80, 215),
@@ -38,6 +43,17 @@ _ATTRS = ('size', 'colour', 'shape')
 _SUBSETS = [s for k in range(4) for s in itertools.combinations(_ATTRS, k)]
 _MIN_GAP = 10  # pixels between the centres that a spatial word compares
 _SPLIT_KINDS = {'train': 'any', 'val': 'any', 'testA': 'attribute', 'testB': 'spatial'}
+# The sentences: every word comes from these templates and constants (see toy_vocabulary).
+# {phrase}: [size] [colour] shape, or a noun for an unnamed shape ('one' only after an
+# adjective); {word}: a spatial word of the axis.
+_NOUNS = ('one', 'object', 'shape')
+_ATTRIBUTE = 'the {phrase}'
+# (axis of the object centres, (low, high) words, superlative template (None: none),
+# template when the phrase fits two objects)
+_SPATIAL = (('cx', ('left', 'right'), 'the {word}most {phrase}', 'the {phrase} on the {word}'),
+            ('cy', ('top', 'bottom'), None, 'the {phrase} at the {word}'))
+TOY_BERT_DIR = 'bert-tiny'  # under the data root
+TOY_BERT_SPECIALS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')  # ids 0..4
 
 
 def _polygon(shape: str, cx: float, cy: float, s: float) -> List[float]:
@@ -78,8 +94,7 @@ def _phrase(rng: np.random.Generator, obj: dict, subset: Sequence[str]) -> str:
     if 'shape' in subset:
         words.append(obj['shape'])
     else:
-        words.append(str(rng.choice(['one', 'object', 'shape'] if words else
-                                    ['object', 'shape'])))
+        words.append(str(rng.choice(list(_NOUNS) if words else list(_NOUNS[1:]))))
     return ' '.join(words)
 
 
@@ -91,20 +106,19 @@ def _expressions(rng: np.random.Generator, objects: List[dict], t: int) -> Dict[
         group = [o for o in objects if all(o[a] == target[a] for a in subset)]
         if len(group) == 1:
             if subset:
-                found['attribute'].append(f'the {_phrase(rng, target, subset)}')
+                found['attribute'].append(_ATTRIBUTE.format(phrase=_phrase(rng, target, subset)))
             continue
         phrase = _phrase(rng, target, subset)
         others = [o for o in group if o is not target]
-        for axis, (low, high) in (('cx', ('left', 'right')), ('cy', ('top', 'bottom'))):
+        for axis, (low, high), superlative, between_two in _SPATIAL:
             gaps = [o[axis] - target[axis] for o in others]
             for sign, word in ((1, low), (-1, high)):
                 if min(sign * g for g in gaps) < _MIN_GAP:
                     continue
-                if axis == 'cx':
-                    found['spatial'].append(f'the {word}most {phrase}')
+                if superlative:
+                    found['spatial'].append(superlative.format(word=word, phrase=phrase))
                 if len(group) == 2:
-                    where = f'on the {word}' if axis == 'cx' else f'at the {word}'
-                    found['spatial'].append(f'the {phrase} {where}')
+                    found['spatial'].append(between_two.format(word=word, phrase=phrase))
     return found
 
 
@@ -173,11 +187,78 @@ def _blind_baselines(areas: List[Tuple[np.ndarray, int]]) -> Dict[str, float]:
                 largest_k=best_k)
 
 
+def toy_vocabulary() -> List[str]:
+    """Every word a toy sentence can hold, sorted: the sentence templates filled with every
+    size, colour, shape, noun and spatial word (a horizontal flip only swaps left / right).
+
+    Returns:
+        list[str]: The words, lower case.
+    """
+    phrase = ' '.join([*TOY_SIZES, *TOY_COLOURS, *TOY_SHAPES, *_NOUNS])
+    words = set(_ATTRIBUTE.format(phrase=phrase).split())
+    for _, pair, *templates in _SPATIAL:
+        for template in filter(None, templates):
+            for word in pair:
+                words.update(template.format(phrase=phrase, word=word).split())
+    return sorted(words)
+
+
+def write_toy_bert(out_dir: str,
+                   hidden_size: int = 64,
+                   num_layers: int = 4,
+                   num_heads: int = 4,
+                   intermediate_size: int = 256,
+                   max_position_embeddings: int = 32) -> str:
+    """Write a tiny BERT directory over the toy vocabulary: ``config.json`` (a Hugging Face
+    ``BertConfig``) and ``vocab.txt`` (:data:`TOY_BERT_SPECIALS` first, [PAD] = 0, then
+    :func:`toy_vocabulary`), no weights: ``BERTTextEncoder(load_weights=False)`` builds it
+    with a random init (configs/_base_/models/magnet_toy.py). Needs no ``transformers``.
+
+    Args:
+        out_dir (str): The directory (e.g. ``data/toy/bert-tiny``); made if absent,
+            its two files overwritten.
+        hidden_size (int): Width of the words. Defaults to 64.
+        num_layers (int): Transformer layers. Defaults to 4.
+        num_heads (int): Attention heads. Defaults to 4.
+        intermediate_size (int): FFN width. Defaults to 256.
+        max_position_embeddings (int): Longest token sequence ([CLS] and [SEP] included).
+            Defaults to 32.
+
+    Returns:
+        str: ``out_dir``.
+    """
+    vocab = [*TOY_BERT_SPECIALS, *toy_vocabulary()]
+    config = dict(
+        architectures=['BertModel'],
+        model_type='bert',
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        hidden_act='gelu',
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        max_position_embeddings=max_position_embeddings,
+        type_vocab_size=2,
+        initializer_range=0.02,
+        layer_norm_eps=1e-12,
+        pad_token_id=vocab.index('[PAD]'),
+        position_embedding_type='absolute')
+    os.makedirs(out_dir, exist_ok=True)
+    with open(osp.join(out_dir, 'vocab.txt'), 'w') as f:
+        f.write('\n'.join(vocab) + '\n')
+    with open(osp.join(out_dir, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    return out_dir
+
+
 def generate_toy_refer(out_dir: str,
                        seed: int = 0,
                        num_images: Optional[Dict[str, int]] = None,
                        refs_per_image: int = 2) -> dict:
-    """Write the toy referring dataset (deterministic for a seed).
+    """Write the toy referring dataset (deterministic for a seed), and the tiny BERT of
+    :func:`write_toy_bert` to ``<out_dir>/bert-tiny``.
 
     Args:
         out_dir (str): Output root (e.g. ``data/toy``).
@@ -241,4 +322,5 @@ def generate_toy_refer(out_dir: str,
         pickle.dump(refs, f, protocol=2)
     with open(osp.join(out_dir, 'toyref', 'report.json'), 'w') as f:
         json.dump(report, f, indent=2)
+    write_toy_bert(osp.join(out_dir, TOY_BERT_DIR))
     return report

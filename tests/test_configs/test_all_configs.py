@@ -50,19 +50,29 @@ def bert_base_dir(tmp_path_factory):
     return str(path)
 
 
-def _use_bert_dir(node, path):
-    """Point every BERTTextEncoder of a model config at ``path``; True if there was one."""
-    found = False
+@pytest.fixture(scope='module')
+def toy_bert_dir(tmp_path_factory):
+    """The toy data's tiny BERT (``data/toy/bert-tiny``, written with the toy data)."""
+    from mmris.datasets.toy import TOY_BERT_DIR, write_toy_bert
+    return write_toy_bert(str(tmp_path_factory.mktemp('toy') / TOY_BERT_DIR))
+
+
+def _use_bert_dir(node, path, toy_path):
+    """Point every BERTTextEncoder of a model config at ``toy_path`` if it names the toy
+    data's tiny BERT, else at ``path``; the set of the directories used."""
+    from mmris.datasets.toy import TOY_BERT_DIR
+    used = set()
     if isinstance(node, dict):
         if node.get('type') == 'BERTTextEncoder':
-            node['pretrained'] = path
-            found = True
+            toy = osp.basename(osp.normpath(node['pretrained'])) == TOY_BERT_DIR
+            node['pretrained'] = toy_path if toy else path
+            used.add(node['pretrained'])
         for value in node.values():
-            found = _use_bert_dir(value, path) or found
+            used |= _use_bert_dir(value, path, toy_path)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            found = _use_bert_dir(value, path) or found
-    return found
+            used |= _use_bert_dir(value, path, toy_path)
+    return used
 
 
 def test_there_are_configs():
@@ -70,7 +80,7 @@ def test_there_are_configs():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
-def test_config(path, bert_base_dir):
+def test_config(path, bert_base_dir, toy_bert_dir):
     register_all_modules()
     name = osp.splitext(osp.basename(path))[0]
     if name != 'coupalign_swin-b':  # the short name users type, by design
@@ -83,7 +93,7 @@ def test_config(path, bert_base_dir):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
                 'param_scheduler', 'train_cfg', 'val_evaluator', 'test_evaluator'):
         assert key in cfg, f'{name} lacks {key}'
-    uses_bert = _use_bert_dir(cfg.model, bert_base_dir)
+    bert_dirs = _use_bert_dir(cfg.model, bert_base_dir, toy_bert_dir)
     try:
         with torch.device('meta'):
             model = MODELS.build(cfg.model)
@@ -92,5 +102,5 @@ def test_config(path, bert_base_dir):
         model = MODELS.build(cfg.model)
     n_params = sum(p.numel() for p in model.parameters())
     assert n_params > 0
-    if uses_bert:  # the BERT-base tower is all there
+    if bert_base_dir in bert_dirs:  # the BERT-base tower is all there
         assert n_params > 85e6

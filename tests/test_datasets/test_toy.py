@@ -1,10 +1,14 @@
 import hashlib
+import json
 import os
 import os.path as osp
 import pickle
 import re
 
-from mmris.datasets import ReferDataset, generate_toy_refer
+import pytest
+
+from mmris.datasets import ReferDataset, generate_toy_refer, toy_vocabulary, write_toy_bert
+from mmris.datasets.toy import TOY_BERT_DIR, TOY_BERT_SPECIALS
 
 SPATIAL = re.compile(r'\b(left|right|leftmost|rightmost|top|bottom)\b')
 SMALL = dict(train=12, val=6, testA=5, testB=5)
@@ -27,6 +31,7 @@ def test_toy_layout_determinism_and_words(tmp_path):
     assert digest(tmp_path / 'a') != digest(tmp_path / 'c')
     root = str(tmp_path / 'a')
     assert osp.isfile(osp.join(root, 'toyref', 'instances.json'))
+    assert sorted(os.listdir(osp.join(root, TOY_BERT_DIR))) == ['config.json', 'vocab.txt']
     assert len(os.listdir(osp.join(root, 'images'))) == sum(SMALL.values())
     with open(osp.join(root, 'toyref', 'refs(unc).p'), 'rb') as f:
         refs = pickle.load(f)
@@ -75,8 +80,6 @@ def test_toy_config_pipelines(tmp_path):
 def test_blind_bound_through_metric(tmp_path):
     """The generator's sentence-blind figure equals ReferMetric's oIoU of predicting the union
     of all objects of the image."""
-    import json
-
     import torch
     from mmengine.structures import PixelData
 
@@ -102,3 +105,68 @@ def test_blind_bound_through_metric(tmp_path):
     res = metric.evaluate(len(ds))
     assert abs(res['oIoU'] - report['blind']['val']['union_oIoU']) < 0.01
     assert res['oIoU'] < 40
+
+
+def _toy_sentences(root):
+    with open(osp.join(root, 'toyref', 'refs(unc).p'), 'rb') as f:
+        return [s['sent'] for r in pickle.load(f) for s in r['sentences']]
+
+
+def test_toy_vocabulary_is_every_word():
+    """toy_vocabulary lists exactly the words the generator's sentences use (scenes of every
+    kind, no images drawn)."""
+    import numpy as np
+
+    from mmris.datasets.toy import _scene
+    vocab = toy_vocabulary()
+    assert vocab == sorted(set(vocab)) and all(w == w.lower() for w in vocab)
+    rng = np.random.default_rng(0)
+    used = set()
+    for kind in ('attribute', 'spatial', 'any'):
+        for _ in range(100):
+            used.update(w for _, texts in _scene(rng, kind, 2)[3] for t in texts
+                        for w in t.split())
+    assert used == set(vocab)
+
+
+def test_toy_bert_dir_covers_every_word(tmp_path):
+    """generate_toy_refer writes <root>/bert-tiny; its tokenizer maps every word of every
+    sentence (and of its horizontal flip) to a vocabulary id of its own, never [UNK]."""
+    pytest.importorskip('transformers')
+    from mmris.datasets.transforms.text import swap_left_right
+    from mmris.models.text_encoders.bert import build_bert_tokenizer
+    root = str(tmp_path)
+    generate_toy_refer(root, seed=2, num_images=dict(train=8, val=4, testA=4, testB=4))
+    bert = osp.join(root, TOY_BERT_DIR)
+    with open(osp.join(bert, 'vocab.txt')) as f:
+        vocab = f.read().split()
+    with open(osp.join(bert, 'config.json')) as f:
+        config = json.load(f)
+    assert vocab == list(TOY_BERT_SPECIALS) + toy_vocabulary()
+    assert config['model_type'] == 'bert' and config['vocab_size'] == len(vocab)
+    assert config['pad_token_id'] == vocab.index('[PAD]') == 0
+    tok = build_bert_tokenizer(bert)
+    assert tok.unk_token_id == vocab.index('[UNK]') and tok.mask_token_id is not None
+    sentences = _toy_sentences(root)
+    sentences += [swap_left_right(s) for s in sentences]
+    assert any('left' in s for s in sentences) and any('right' in s for s in sentences)
+    for sent in sentences:
+        ids = tok(sent)['input_ids']
+        words = sent.split()
+        assert ids[1:-1] == [vocab.index(w) for w in words], sent  # [CLS] words [SEP]
+        assert len(ids) <= config['max_position_embeddings']
+    # the same directory for a data root generated before it existed (--bert-only)
+    assert write_toy_bert(str(tmp_path / 'again')) == str(tmp_path / 'again')
+    assert digest(tmp_path / 'again') == digest(bert)
+
+
+def test_generate_toy_data_bert_only(tmp_path, monkeypatch):
+    """``generate_toy_data.py --bert-only`` writes only the BERT directory."""
+    import runpy
+    import sys
+    script = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
+                      'generate_toy_data.py')
+    monkeypatch.setattr(sys, 'argv', [script, '--out', str(tmp_path), '--bert-only'])
+    runpy.run_path(script, run_name='__main__')
+    assert os.listdir(tmp_path) == [TOY_BERT_DIR]
+    assert sorted(os.listdir(tmp_path / TOY_BERT_DIR)) == ['config.json', 'vocab.txt']

@@ -1,0 +1,35 @@
+# A tiny MagNet (magnet_swin-b.py made small) for tests and the toy dataset: lavt_toy.py's
+# 4-stage Swin of width 32 (window 4) with a CAM after each stage, a tiny random-init BERT
+# over the toy vocabulary (64 wide, 4 layers: one per Swin stage, before its CAM), a
+# MagNetHead of width 64 and the tiny Mask Grounding head on the last stage; 128 x 128 input.
+# The BERT directory (config.json + vocab.txt: the 5 special tokens, then every toy word; no
+# weights) is written with the toy data (mmris.datasets.toy.write_toy_bert):
+#   python tools/dataset_converters/generate_toy_data.py --out data/toy [--bert-only]
+_base_ = ['./magnet_swin-b.py', './magnet_mask-grounding_tiny.py']
+input_size = (128, 128)
+bert_dir = 'data/toy/bert-tiny'
+word_len = 12  # the longest toy sentence is 7 words: 9 tokens with [CLS] and [SEP]
+model = dict(
+    data_preprocessor=dict(size=input_size),
+    # stage maps: 32 x 32 x 32, 64 x 16 x 16, 128 x 8 x 8, 256 x 4 x 4
+    backbone=dict(
+        pretrain_img_size=224,
+        embed_dims=32,
+        depths=(2, 2, 2, 2),
+        num_heads=(1, 2, 4, 8),
+        window_size=4,
+        drop_path_rate=0.1,
+        text_dims=64,
+        text_stages=(1, 2, 3, 4),
+        pretrained=None),
+    text_encoder=dict(pretrained=bert_dir, word_len=word_len, load_weights=False),
+    decode_head=dict(
+        in_channels=[32, 64, 128, 256],
+        sentence_dims=64,
+        embed_dims=64,
+        pixel_layers=1,  # deformable attention over the 4 maps (1,360 tokens): the CPU time
+        num_layers=3,  # one round over the three coarsest maps (MagNet: 3 rounds)
+        num_heads=4,
+        feedforward_channels=256,
+        pixel_feedforward_channels=256),
+    auxiliary_head=dict(in_channels=256, **_base_.mask_grounding_tiny))
