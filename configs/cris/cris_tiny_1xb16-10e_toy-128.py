@@ -6,10 +6,14 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 max_epochs = 10
-# From scratch, so no x0.1 on the towers and a larger lr than CRIS's fine-tuning.
+# The loss at the input resolution: the stride-4 nearest-resized target is too blocky for
+# the toy's small objects (see CRISHead).
+model = dict(decode_head=dict(loss_resolution='input'))
+# From scratch, so no x0.1 on the towers and a larger lr than CRIS's fine-tuning; PyTorch's
+# fused AdamW (about 15 ms less per iteration on 2 CPU cores than the for-loop one).
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4, fused=True),
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),

@@ -11,7 +11,7 @@ from .test_mmnet import CONFIGS, build, check_modes, inputs_and_samples, loss_hi
 
 
 def _toy_model_cfg(name: str, variant: str = '') -> dict:
-    path = osp.join(CONFIGS, 'eavl', f'{name}_1xb16-8e_toy-128{variant}.py')
+    path = osp.join(CONFIGS, 'eavl', f'{name}_1xb16-10e_toy-128{variant}.py')
     return Config.fromfile(path).model.to_dict()
 
 

@@ -1,6 +1,6 @@
 # The toy recipe of configs/cris/cris_tiny_1xb16-10e_toy-128.py as a base for the other tiny
 # models, at 8 epochs (2,000 iterations at batch 16: the 10-minute CPU budget of the heavier
-# MMNet / EAVL heads): from scratch (no CLIP weights), so AdamW 2e-3 on everything,
+# MMNet / EAVL heads): from scratch (no CLIP weights), so AdamW 1e-3 (fused) on everything,
 # 100-iteration warm-up, cosine, gradient clipping; one validation and one checkpoint at the
 # end. Hooks as CRIS's schedule. Leaf configs add the model, the toy dataset and the runtime.
 _base_ = './schedule_cris_50e.py'
@@ -8,7 +8,7 @@ max_epochs = 8
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4, fused=True),
     clip_grad=dict(max_norm=1.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),

@@ -1,10 +1,10 @@
 # Plug-and-play: tiny CRIS on the toy data with its projector replaced by EAVL's
 # Vision-Language Aligner (EAVLHead keeps CRIS's decoder; the query generator works on the
 # neck output, no global vector: CRIS's encoders and neck are unchanged). Toy recipe of tiny
-# CRIS (AdamW 2e-3, cosine, 8 epochs, batch 16).
+# CRIS (AdamW 1e-3, cosine, 10 epochs, batch 16, loss at the input resolution).
 _base_ = [
     '../_base_/models/cris_tiny.py', '../_base_/datasets/toy_refer.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_toy_8e.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_toy_10e.py'
 ]
 model = dict(
     decode_head=dict(
@@ -20,5 +20,6 @@ model = dict(
         query_decoder_layers=1,
         num_heads=4,
         feedforward_channels=256,
-        dropout=0.0))
+        dropout=0.0,
+        loss_resolution='input'))
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1))
