@@ -27,6 +27,7 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 val_evaluator = dict(type='ReferMetric', resolution='input')
 test_evaluator = val_evaluator
-# Swin from scratch: AdamW 5e-4 (2e-3, the CRIS toy's, collapsed to all-background).
+# Swin from scratch: AdamW 5e-4 (2e-3 collapsed to all-background; 1e-3 did no better than
+# 5e-4, see configs/lavt/README.md).
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1))
