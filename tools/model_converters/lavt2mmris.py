@@ -26,16 +26,8 @@ import torch
 from torch import Tensor
 
 from mmris.models.backbones.swin_fusion import convert_official_swin
-
-PWAM_KEYS = {
-    'vis_project.0.': 'vis_project.0.',
-    'image_lang_att.f_query.0.': 'attn.query.',
-    'image_lang_att.f_key.0.': 'attn.key.',
-    'image_lang_att.f_value.0.': 'attn.value.',
-    'image_lang_att.W.0.': 'attn.out.',
-    'project_mm.0.': 'project_mm.0.',
-}
-
+from mmris.models.layers.pixel_word_attention import PWAM_KEYS
+from mmris.models.text_encoders.bert import convert_bert
 
 def _fusion_key(k: str, v: Tensor):
     """``layers.i.fusion.*`` / ``layers.i.res_gate.*`` -> ``fusions.i.*`` (or None)."""
@@ -79,12 +71,6 @@ def convert_classifier(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
         else:
             out[f'fuses.{4 - b}.{a - 1}.{kind}.{rest}'] = v
     return out
-
-
-def convert_bert(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
-    """Hugging Face ``BertModel`` keys -> ``BERTTextEncoder.bert`` keys (no pooler/buffers)."""
-    return OrderedDict((k, v) for k, v in state.items()
-                       if not k.startswith('pooler.') and not k.endswith('_ids'))
 
 
 def convert_lavt(checkpoint: dict) -> 'OrderedDict[str, Tensor]':

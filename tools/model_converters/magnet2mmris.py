@@ -18,7 +18,7 @@ Conv1d / Conv2d weights become Linear weights where mmris has a Linear):
   -> ``backbone.*`` by :func:`convert_official_swin` (``stages.i``, ``attn.w_msa``, ``ffn``,
   patch merging re-ordered for nn.Unfold);
 - ``image_model.layers.i.fusion.*`` -> ``backbone.fusions.i.pwam.*`` (:data:`IMAGE_PWAM_KEYS`:
-  the PWAM names of :data:`lavt2mmris.PWAM_KEYS`, ``vis_project.0``,
+  the PWAM names of :data:`mmris.models.layers.pixel_word_attention.PWAM_KEYS`, ``vis_project.0``,
   ``image_lang_att.f_{query,key,value}.0`` -> ``attn.{query,key,value}``,
   ``image_lang_att.W.0`` -> ``attn.out``, ``project_mm.0``, and the LayerNorms
   ``image_lang_att.f_query.1`` / ``.W.1`` -> ``attn.query_norm`` / ``attn.out_norm``, for
@@ -62,9 +62,7 @@ sentence projection and learned bias of the alignment loss, the Mask Grounding a
 head) keep their initial values; everything else loads with ``strict=True``.
 """
 import argparse
-import os.path as osp
 import re
-import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
@@ -72,11 +70,8 @@ import torch
 from torch import Tensor
 
 from mmris.models.backbones.swin_fusion import convert_official_swin
-
-_HERE = osp.dirname(osp.abspath(__file__))
-if _HERE not in sys.path:  # the sibling LAVT converter, also when this file is loaded by path
-    sys.path.insert(0, _HERE)
-from lavt2mmris import PWAM_KEYS, convert_bert  # noqa: E402
+from mmris.models.layers.pixel_word_attention import PWAM_KEYS
+from mmris.models.text_encoders.bert import convert_bert
 
 PARTS = ('image_model', 'language_model', 'classifier', 'lang_proj')
 # official keys outside the inference graph (BERT's pooler: unused, LAVT drops it as well)

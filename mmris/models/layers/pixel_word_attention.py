@@ -20,6 +20,18 @@ from mmris.registry import MODELS
 from .attention import MultiheadAttention
 
 
+# LAVT's released PWAM parameter names (1x1 Conv1d / InstanceNorm ``Sequential``s) -> the
+# names of :class:`PWAM` here: the checkpoint converters of LAVT and MagNet share it.
+PWAM_KEYS = {
+    'vis_project.0.': 'vis_project.0.',
+    'image_lang_att.f_query.0.': 'attn.query.',
+    'image_lang_att.f_key.0.': 'attn.key.',
+    'image_lang_att.f_value.0.': 'attn.value.',
+    'image_lang_att.W.0.': 'attn.out.',
+    'project_mm.0.': 'project_mm.0.',
+}
+
+
 def _instance_norm(x: Tensor) -> Tensor:
     """InstanceNorm1d (no affine) over the tokens of B, N, C: each channel of each sample.
     A single token normalises to 0 (which F.instance_norm refuses to compute in training)."""
@@ -311,5 +323,5 @@ def reset_gates(module: nn.Module) -> None:
 
 __all__ = [
     'PixelWordAttention', 'LanguageGate', 'PWAM', 'PWAMFusion', 'WordPixelAlignment',
-    'fusion_blocks', 'reset_gates'
+    'fusion_blocks', 'reset_gates', 'PWAM_KEYS'
 ]

@@ -1,7 +1,8 @@
 """BERT text encoder (Hugging Face ``transformers``, optional) with stage-wise layer access."""
 import json
 import os.path as osp
-from typing import Sequence, Tuple, Union
+from collections import OrderedDict
+from typing import Dict, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
@@ -39,6 +40,12 @@ def build_bert_tokenizer(model_dir: str):
         with open(cfg_file) as f:
             lower = json.load(f).get('do_lower_case', True)
     return tf.BertTokenizerFast(vocab, do_lower_case=lower)  # 1st argument: the vocab file
+
+
+def convert_bert(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+    """Hugging Face ``BertModel`` keys -> ``BERTTextEncoder.bert`` keys (no pooler/buffers)."""
+    return OrderedDict((k, v) for k, v in state.items()
+                       if not k.startswith('pooler.') and not k.endswith('_ids'))
 
 
 @MODELS.register_module()
