@@ -87,6 +87,20 @@ def test_pixel_decoder_shapes():
     assert pixel.shape == (1, 32, 16, 16) and [m.shape[-1] for m in maps] == [2, 4, 8, 16]
 
 
+def test_magnet_head_pixel_points():
+    """``pixel_points`` reaches the pixel decoder's deformable attention (offsets and
+    weights sized for it) and the head still gives stride-4 logits."""
+    kw = dict(pixel_layers=1, num_layers=1, num_heads=4, feedforward_channels=32,
+              pixel_feedforward_channels=32, loss_cal=None)
+    feats = [torch.rand(1, c, 16 // 2**i, 16 // 2**i) for i, c in enumerate([8, 16, 32, 64])]
+    for points in (4, 2):
+        head = MagNetHead([8, 16, 32, 64], 8, 32, pixel_points=points, **kw)
+        attn = head.pixel_decoder.layers[0].attn
+        assert attn.num_points == points
+        assert attn.attention_weights.out_features == 4 * 4 * points  # heads x levels x points
+        assert head(feats, None).shape == (1, 1, 16, 16)
+
+
 def test_cal_terms():
     loss = CrossModalAlignmentLoss()
     y, t = torch.randn(2, 8, 6, 6, requires_grad=True), torch.randn(2, 8)

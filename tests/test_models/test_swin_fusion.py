@@ -148,3 +148,22 @@ def test_out_norms_off_hands_on_the_fusion_outputs():
     frozen = SwinFusion(fusion=None, out_norms=False, frozen_stages=2, **TINY)
     frozen.train()
     assert not any(p.requires_grad for p in frozen.stages[0].parameters())
+
+
+def test_sine_pos_adds_the_2d_table_to_the_patch_embeddings():
+    """``sine_pos=True``: the first stage sees the patch embeddings plus ``sine_pos_2d`` of
+    the patch grid (any input size, no parameters); False: the embeddings as they are."""
+    from mmris.models.layers.positional_encoding import sine_pos_2d
+    torch.manual_seed(0)
+    plain = SwinFusion(fusion=None, **TINY)
+    sine = SwinFusion(fusion=None, sine_pos=True, **TINY)
+    assert sine.load_state_dict(plain.state_dict()).missing_keys == []
+    plain.eval(), sine.eval()
+    seen = {}
+    for name, m in (('plain', plain), ('sine', sine)):
+        m.stages[0].blocks[0].register_forward_hook(
+            lambda mod, args, out, name=name: seen.setdefault(name, args[0]))
+    x = torch.randn(1, 3, 64, 96)
+    assert not torch.allclose(sine(x, _text(B=1))[-1], plain(x, _text(B=1))[-1])
+    torch.testing.assert_close(seen['sine'] - seen['plain'], sine_pos_2d(16, 16, 24)[None])
+

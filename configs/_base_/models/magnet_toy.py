@@ -1,7 +1,8 @@
 # A tiny MagNet (magnet_swin-b.py made small) for tests and the toy dataset: lavt_toy.py's
-# 4-stage Swin of width 32 (window 4) with a CAM after each stage, a tiny random-init BERT
-# over the toy vocabulary (64 wide, 4 layers: one per Swin stage, before its CAM), a
-# MagNetHead of width 64 and the tiny Mask Grounding head on the last stage; 128 x 128 input.
+# 4-stage Swin of width 32 (window 8, sine positions: see there) with a CAM after each
+# stage, a tiny random-init BERT over the toy vocabulary (64 wide, 4 layers: one per Swin
+# stage, before its CAM), a MagNetHead of width 64 and the tiny Mask Grounding head on the
+# last stage; 128 x 128 input.
 # The BERT directory (config.json + vocab.txt: the 5 special tokens, then every toy word; no
 # weights) is written with the toy data (mmris.datasets.toy.write_toy_bert):
 #   python tools/dataset_converters/generate_toy_data.py --out data/toy [--bert-only]
@@ -17,8 +18,9 @@ model = dict(
         embed_dims=32,
         depths=(2, 2, 2, 2),
         num_heads=(1, 2, 4, 8),
-        window_size=4,
+        window_size=8,
         drop_path_rate=0.1,
+        sine_pos=True,
         text_dims=64,
         text_stages=(1, 2, 3, 4),
         pretrained=None),
@@ -28,6 +30,7 @@ model = dict(
         sentence_dims=64,
         embed_dims=64,
         pixel_layers=1,  # deformable attention over the 4 maps (1,360 tokens): the CPU time
+        pixel_points=2,  # (MagNet: 4) its PyTorch path costs in proportion to the points
         num_layers=3,  # one round over the three coarsest maps (MagNet: 3 rounds)
         num_heads=4,
         feedforward_channels=256,

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from mmris.registry import MODELS
 from ..layers.pixel_word_attention import fusion_blocks, reset_gates
+from ..layers.positional_encoding import sine_pos_2d
 from ..utils.text_features import TextFeatures
 
 
@@ -90,6 +91,12 @@ class SwinFusion(SwinTransformer):
             LAVT). False: the outputs are handed on as the fusion blocks return them and
             ``norm{i}`` are identities without parameters (MagNet: ``MultiModalSwin``'s
             ``forward_pwam*`` return the CAM mixer outputs un-normed). Defaults to True.
+        sine_pos (bool): Add fixed 2-D sine positions (``sine_pos_2d``, x in the first half
+            of the channels, y in the second) to the patch embeddings, at whatever input
+            size. Swin has only relative positions inside its windows; a Swin trained from
+            scratch then hardly knows where a pixel is, which spatial words ("leftmost",
+            "on the right") need (the toy configs). ImageNet-pretrained Swins (LAVT,
+            CoupAlign, MagNet) have no such term. Defaults to False.
         **kwargs: mmseg ``SwinTransformer`` arguments (``embed_dims``, ``depths``,
             ``num_heads``, ``window_size``, ``drop_path_rate``, ``out_indices``...).
     """
@@ -101,8 +108,10 @@ class SwinFusion(SwinTransformer):
                  text_stages: Optional[Sequence[int]] = None,
                  pretrained: Optional[str] = None,
                  out_norms: bool = True,
+                 sine_pos: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        self.sine_pos = sine_pos
         if not out_norms:  # identities keep mmseg's norm{i} lookups (_freeze_stages) working
             for i in self.out_indices:
                 setattr(self, f'norm{i}', nn.Identity())
@@ -165,6 +174,8 @@ class SwinFusion(SwinTransformer):
         x, hw_shape = self.patch_embed(x)  # B, HW/16, C
         if self.use_abs_pos_embed:
             x = x + self.absolute_pos_embed
+        if self.sine_pos:
+            x = x + sine_pos_2d(x.shape[-1], *hw_shape, device=x.device).to(x.dtype)
         x = self.drop_after_pos(x)
         words, word_mask = text.words, text.mask
         attn = (~word_mask).long()  # B, L, 1 = token

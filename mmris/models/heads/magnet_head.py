@@ -59,6 +59,9 @@ class MagNetHead(BaseModule):
         num_heads (int): Heads. Defaults to 8.
         feedforward_channels (int): Query decoder FFN width. Defaults to 2048.
         pixel_feedforward_channels (int): Pixel decoder FFN width. Defaults to 1024.
+        pixel_points (int): Sampling points per head and level of the pixel decoder's
+            deformable attention (MagNet: 4). On CPU its PyTorch path costs in proportion
+            (the toy config takes 2). Defaults to 4.
         normalize_pos (bool): DETR's normalised sine positions in both decoders (as
             MagNet's ``PositionEmbeddingSine(normalize=True)``), see :func:`sine_pos_2d`.
             Defaults to True.
@@ -85,6 +88,7 @@ class MagNetHead(BaseModule):
                  num_heads: int = 8,
                  feedforward_channels: int = 2048,
                  pixel_feedforward_channels: int = 1024,
+                 pixel_points: int = 4,
                  normalize_pos: bool = True,
                  use_class_score: bool = True,
                  mask_weight: float = 5.,
@@ -102,7 +106,7 @@ class MagNetHead(BaseModule):
         self.loss_resolution = check_loss_resolution(loss_resolution)
         self.align_corners = align_corners
         self.pixel_decoder = MSDeformAttnPixelDecoder(
-            in_channels, embed_dims, embed_dims, pixel_layers, num_heads,
+            in_channels, embed_dims, embed_dims, pixel_layers, num_heads, pixel_points,
             feedforward_channels=pixel_feedforward_channels, normalize_pos=normalize_pos)
         self.query_decoder = QueryDecoder([embed_dims] * 3, embed_dims, 1, num_layers,
                                           num_heads, feedforward_channels,
