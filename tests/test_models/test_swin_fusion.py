@@ -1,4 +1,5 @@
 """SwinFusion: shapes, the fusion hook, official Swin checkpoints."""
+import pytest
 import torch
 from mmseg.models.backbones import SwinTransformer
 
@@ -35,9 +36,11 @@ def test_shapes_and_text_is_used():
 
 
 def test_closed_wpa_gates_give_plain_swin():
+    """Closed gates leave the encoder stream Swin's own (seen in the stage outputs when
+    they are the aligned features S, ``out_fused=False``)."""
     torch.manual_seed(0)
-    m = SwinFusion(fusion=dict(type='WordPixelAlignment', num_heads=(1, 2, 2, 4)),
-                   text_dims=8, **TINY)
+    m = SwinFusion(fusion=dict(type='WordPixelAlignment', num_heads=(1, 2, 2, 4),
+                               out_fused=False), text_dims=8, **TINY)
     m.init_weights()
     m.eval()
     plain = SwinTransformer(**TINY)
@@ -47,6 +50,50 @@ def test_closed_wpa_gates_give_plain_swin():
     x = torch.randn(1, 3, 64, 64)
     for a, b in zip(m(x, _text(B=1)), plain(x)):
         torch.testing.assert_close(a, b)
+
+
+def test_conv_stem_replaces_the_patch_projection():
+    """``stem_channels``: 3x3 conv-BN-ReLU layers (stride 2 for the first log2(patch)
+    ones) and a 1x1 conv instead of the 4 x 4 linear patch; same token grid, and the
+    output depends on pixels beyond the 4 x 4 patch."""
+    torch.manual_seed(0)
+    m = SwinFusion(fusion=None, stem_channels=(8, 12, 12), **TINY)
+    m.init_weights()
+    m.eval()
+    stem = m.patch_embed.projection
+    convs = [mod for mod in stem.modules() if isinstance(mod, torch.nn.Conv2d)]
+    assert [(c.kernel_size, c.stride, c.out_channels) for c in convs] == [
+        ((3, 3), (2, 2), 8), ((3, 3), (2, 2), 12), ((3, 3), (1, 1), 12), ((1, 1), (1, 1), 16)]
+    x = torch.randn(1, 3, 64, 64)
+    tokens, hw = m.patch_embed(x)
+    assert tuple(tokens.shape) == (1, 256, 16) and hw == (16, 16)
+    shifted = x.clone()
+    shifted[:, :, 4:8, 4:8] += 1.  # outside the first 4 x 4 patch, inside its stem field
+    assert not torch.allclose(m.patch_embed(shifted)[0][:, 0], tokens[:, 0])
+    assert [tuple(o.shape) for o in m(x, _text())][0] == (1, 16, 16, 16)
+    with pytest.raises(ValueError, match='stem_channels'):
+        SwinFusion(fusion=None, stem_channels=(8, ), **TINY)
+
+
+def test_fit_windows_to_the_input():
+    """``fit_windows_to`` (the official Swin at its ``img_size``): a stage whose map fits
+    in a window attends within one unshifted window of the map's size."""
+    torch.manual_seed(0)
+    kw = dict(TINY, window_size=8)
+    m = SwinFusion(fusion=None, fit_windows_to=128, **kw)  # maps 32, 16, 8, 4
+    windows = [(b.attn.window_size, b.attn.shift_size) for st in m.stages for b in st.blocks]
+    assert windows == [(8, 0), (8, 4), (8, 0), (8, 4), (8, 0), (8, 0), (4, 0), (4, 0)]
+    assert m.stages[3].blocks[0].attn.w_msa.relative_position_bias_table.shape == (49, 4)
+    m.init_weights()
+    m.eval()
+    attn = m.stages[2].blocks[1].attn  # 8 x 8 map: the whole map is one window
+    q = torch.randn(2, 64, 64)
+    torch.testing.assert_close(attn(q, (8, 8)), attn.w_msa(q))
+    shifted = SwinFusion(fusion=None, **kw).stages[2].blocks[1].attn  # mmseg: shifted
+    shifted.w_msa.load_state_dict(attn.w_msa.state_dict())
+    assert shifted.shift_size == 4 and not torch.allclose(shifted(q, (8, 8)), attn.w_msa(q))
+    outs = m(torch.randn(1, 3, 128, 128), _text(B=1))
+    assert [o.shape[-1] for o in outs] == [32, 16, 8, 4]
 
 
 def _official_patch_merging(x, H, W, weight, norm_w, norm_b):
@@ -105,8 +152,8 @@ def test_load_official_checkpoint(tmp_path):
         p.data.normal_()
     path = tmp_path / 'swin_official.pth'
     torch.save({'model': _to_official(src.state_dict())}, path)
-    dst = SwinFusion(fusion=dict(type='WordPixelAlignment', num_heads=1), text_dims=8,
-                     pretrained=str(path), **TINY)
+    dst = SwinFusion(fusion=dict(type='WordPixelAlignment', num_heads=1, out_fused=False),
+                     text_dims=8, pretrained=str(path), **TINY)  # closed gates: Swin's maps
     dst.init_weights()
     src.eval(), dst.eval()
     x = torch.randn(1, 3, 64, 64)

@@ -1,13 +1,16 @@
 """Swin Transformer with a language-fusion block after each stage (LAVT, CoupAlign)."""
+import math
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 from mmseg.models.backbones import SwinTransformer
+from mmseg.models.backbones.swin import WindowMSA
 from torch import Tensor
 
 from mmris.registry import MODELS
@@ -58,6 +61,22 @@ def convert_official_swin(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]
     return out
 
 
+def conv_stem(in_channels: int, channels: Sequence[int], out_channels: int,
+              stride: int) -> nn.Sequential:
+    """3x3 conv-BN-ReLU layers (the first log2(stride) of stride 2), then a 1x1 conv:
+    B, in_channels, H, W -> B, out_channels, H / stride, W / stride."""
+    num_down = int(math.log2(stride))
+    if 2**num_down != stride or len(channels) < num_down:
+        raise ValueError(f'a conv stem of stride {stride} needs a power of 2 and at least '
+                         f'{num_down} layers, got stem_channels={list(channels)}')
+    layers, c_in = [], in_channels
+    for i, c in enumerate(channels):
+        layers.append(ConvModule(c_in, c, 3, stride=2 if i < num_down else 1, padding=1,
+                                 norm_cfg=dict(type='BN')))
+        c_in = c
+    return nn.Sequential(*layers, nn.Conv2d(c_in, out_channels, 1))
+
+
 def _is_official(state: Dict[str, Tensor]) -> bool:
     return any(k.startswith('layers.') for k in state)
 
@@ -97,6 +116,23 @@ class SwinFusion(SwinTransformer):
             scratch then hardly knows where a pixel is, which spatial words ("leftmost",
             "on the right") need (the toy configs). ImageNet-pretrained Swins (LAVT,
             CoupAlign, MagNet) have no such term. Defaults to False.
+        stem_channels (Sequence[int], optional): Replace the patch embedding's single
+            ``patch_size`` x ``patch_size`` projection by a convolutional stem ("early
+            convolutions", Xiao et al., NeurIPS 2021): 3x3 conv-BN-ReLU layers of these
+            widths, the first log2(patch_size) of stride 2, then a 1x1 conv to
+            ``embed_dims`` (the patch norm follows as before). It gives a Swin trained from
+            scratch the local shape features a 4 x 4 linear patch lacks (the toy configs);
+            the ImageNet-pretrained configs keep the official patch embedding (an official
+            checkpoint's ``patch_embed.projection`` does not fit a stem). None: the
+            official patch embedding. Defaults to None.
+        fit_windows_to (int, optional): Input side at which to fit the windows as the
+            official Swin does at its ``img_size``: a stage whose map is no larger than
+            ``window_size`` attends within one window of the map's size, unshifted (mmseg
+            pads such a map to the window and shifts it into masked parts). With window
+            8 at 128 (the toy configs) stage 3's 8 x 8 map then attends whole in both
+            blocks and stage 4's 4 x 4 map is not padded to 8 x 8 (a quarter of its
+            attention's work). Maps larger than the window (Swin-B window 12 at 480: the
+            smallest is 15 x 15) are not affected. None: mmseg's windows. Defaults to None.
         **kwargs: mmseg ``SwinTransformer`` arguments (``embed_dims``, ``depths``,
             ``num_heads``, ``window_size``, ``drop_path_rate``, ``out_indices``...).
     """
@@ -109,9 +145,17 @@ class SwinFusion(SwinTransformer):
                  pretrained: Optional[str] = None,
                  out_norms: bool = True,
                  sine_pos: bool = False,
+                 stem_channels: Optional[Sequence[int]] = None,
+                 fit_windows_to: Optional[int] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        if fit_windows_to:
+            self._fit_windows(fit_windows_to // kwargs.get('patch_size', 4))
         self.sine_pos = sine_pos
+        if stem_channels:
+            self.patch_embed.projection = conv_stem(
+                kwargs.get('in_channels', 3), stem_channels, self.num_features[0],
+                kwargs.get('patch_size', 4))
         if not out_norms:  # identities keep mmseg's norm{i} lookups (_freeze_stages) working
             for i in self.out_indices:
                 setattr(self, f'norm{i}', nn.Identity())
@@ -119,6 +163,20 @@ class SwinFusion(SwinTransformer):
         self._text_encoder: tuple = ()
         self.pretrained_swin = pretrained
         self.fusions = fusion_blocks(fusion, self.num_features, text_dims)
+
+    def _fit_windows(self, side: int) -> None:
+        """Stages whose ``side`` x ``side`` map (halved per stage) fits in a window: one
+        unshifted window of the map's size (a new, smaller relative position table)."""
+        for stage in self.stages:
+            for block in stage.blocks:
+                attn = block.attn  # mmseg ShiftWindowMSA
+                if side <= attn.window_size:
+                    old = attn.w_msa
+                    attn.window_size, attn.shift_size = side, 0
+                    attn.w_msa = WindowMSA(old.embed_dims, old.num_heads, (side, side),
+                                           qkv_bias=old.qkv.bias is not None,
+                                           qk_scale=old.scale)
+            side = (side + 1) // 2  # patch merging pads odd maps
 
     def bind_text_encoder(self, encoder) -> None:
         """Keep the segmentor's text encoder (not a submodule) for ``text_stages``."""
