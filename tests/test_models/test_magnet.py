@@ -87,6 +87,27 @@ def test_pixel_decoder_shapes():
     assert pixel.shape == (1, 32, 16, 16) and [m.shape[-1] for m in maps] == [2, 4, 8, 16]
 
 
+def test_pixel_decoder_fpn_levels():
+    """``num_encoder_levels=3`` (Mask2Former's default): the deformable layers see only
+    the three coarsest maps, the stride-4 map joins by the FPN step; same outputs' shapes."""
+    torch.manual_seed(0)
+    dec = MSDeformAttnPixelDecoder([8, 16, 32, 64], 32, 32, num_layers=1, num_heads=4,
+                                   feedforward_channels=64, num_encoder_levels=3)
+    assert len(dec.input_proj) == 3 and len(dec.lateral_convs) == 1
+    assert dec.layers[0].attn.num_levels == 3
+    feats = [torch.rand(2, c, 16 // 2**i, 16 // 2**i) for i, c in enumerate([8, 16, 32, 64])]
+    pixel, maps = dec(feats)
+    assert pixel.shape == (2, 32, 16, 16) and [m.shape[-1] for m in maps] == [2, 4, 8, 16]
+    # the finest map reaches the mask features only through the FPN step
+    other = [feats[0] + 1.] + feats[1:]
+    pixel2, maps2 = dec(other)
+    torch.testing.assert_close(maps2[:3], maps[:3])
+    assert not torch.allclose(pixel2, pixel)
+    # and the coarse maps reach it through the encoder
+    pixel3, _ = dec(feats[:3] + [feats[3] + 1.])
+    assert not torch.allclose(pixel3, pixel)
+
+
 def test_magnet_head_pixel_points():
     """``pixel_points`` reaches the pixel decoder's deformable attention (offsets and
     weights sized for it) and the head still gives stride-4 logits."""

@@ -62,6 +62,10 @@ class MagNetHead(BaseModule):
         pixel_points (int): Sampling points per head and level of the pixel decoder's
             deformable attention (MagNet: 4). On CPU its PyTorch path costs in proportion
             (the toy config takes 2). Defaults to 4.
+        pixel_encoder_levels (int, optional): How many of the coarsest maps the pixel
+            decoder's deformable layers encode, the finer ones joining by an FPN step (see
+            :class:`MSDeformAttnPixelDecoder`). MagNet: all four (None); Mask2Former's
+            default: 3 (the toy config, for CPU time). Defaults to None.
         normalize_pos (bool): DETR's normalised sine positions in both decoders (as
             MagNet's ``PositionEmbeddingSine(normalize=True)``), see :func:`sine_pos_2d`.
             Defaults to True.
@@ -89,6 +93,7 @@ class MagNetHead(BaseModule):
                  feedforward_channels: int = 2048,
                  pixel_feedforward_channels: int = 1024,
                  pixel_points: int = 4,
+                 pixel_encoder_levels: Optional[int] = None,
                  normalize_pos: bool = True,
                  use_class_score: bool = True,
                  mask_weight: float = 5.,
@@ -107,7 +112,8 @@ class MagNetHead(BaseModule):
         self.align_corners = align_corners
         self.pixel_decoder = MSDeformAttnPixelDecoder(
             in_channels, embed_dims, embed_dims, pixel_layers, num_heads, pixel_points,
-            feedforward_channels=pixel_feedforward_channels, normalize_pos=normalize_pos)
+            feedforward_channels=pixel_feedforward_channels, normalize_pos=normalize_pos,
+            num_encoder_levels=pixel_encoder_levels)
         self.query_decoder = QueryDecoder([embed_dims] * 3, embed_dims, 1, num_layers,
                                           num_heads, feedforward_channels,
                                           normalize_pos=normalize_pos)

@@ -1,8 +1,10 @@
 """Mask2Former's multi-scale deformable-attention pixel decoder (mmcv's MSDeformAttn)."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmcv.ops import MultiScaleDeformableAttention
 from torch import Tensor
 
@@ -46,11 +48,13 @@ class MSDeformEncoderLayer(nn.Module):
 class MSDeformAttnPixelDecoder(nn.Module):
     """Multi-scale deformable-attention encoder over the backbone maps (Mask2Former).
 
-    Every level is projected (1x1 conv + GroupNorm(32)) to ``embed_dims``, given 2-D sine
-    positions (:func:`sine_pos_2d`) plus a learned level embedding, and all levels are
-    encoded together by ``num_layers`` deformable layers (mmcv's op; its PyTorch
-    implementation on CPU). The finest encoded level gives the per-pixel mask features
-    (1x1 conv).
+    The encoded levels (the ``num_encoder_levels`` coarsest maps) are projected (1x1 conv +
+    GroupNorm(32)) to ``embed_dims``, given 2-D sine positions (:func:`sine_pos_2d`) plus a
+    learned level embedding, and encoded together by ``num_layers`` deformable layers
+    (mmcv's op; its PyTorch implementation on CPU). Each finer map, if any, joins through
+    Mask2Former's FPN step: lateral 1x1 conv-GN-ReLU + the next coarser output upsampled
+    (bilinear), then a 3x3 conv-GN-ReLU. The finest output gives the per-pixel mask
+    features (1x1 conv).
 
     Args:
         in_channels (Sequence[int]): Channels of the maps, fine to coarse.
@@ -64,6 +68,11 @@ class MSDeformAttnPixelDecoder(nn.Module):
         normalize_pos (bool): Sine positions in DETR / Mask2Former's normalised form
             (``PositionEmbeddingSine(normalize=True)``, MagNet), see :func:`sine_pos_2d`.
             Defaults to False.
+        num_encoder_levels (int, optional): How many of the coarsest maps the deformable
+            layers encode; the finer ones take the FPN step. MagNet's ``test.py``: all four
+            (None); Mask2Former's default: three (stride 8 / 16 / 32), the stride-4 map by
+            FPN, which leaves the deformable layers a sixteenth of the stride-4 tokens (the
+            toy config, for CPU time). Defaults to None (all).
     """
 
     def __init__(self,
@@ -75,13 +84,22 @@ class MSDeformAttnPixelDecoder(nn.Module):
                  num_points: int = 4,
                  feedforward_channels: int = 1024,
                  dropout: float = 0.,
-                 normalize_pos: bool = False) -> None:
+                 normalize_pos: bool = False,
+                 num_encoder_levels: Optional[int] = None) -> None:
         super().__init__()
         self.normalize_pos = normalize_pos
-        L = len(in_channels)
+        L = num_encoder_levels or len(in_channels)
+        self.num_fpn = len(in_channels) - L  # the finest maps, FPN step
         self.input_proj = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c, embed_dims, 1), nn.GroupNorm(32, embed_dims))
-            for c in in_channels)
+            for c in in_channels[self.num_fpn:])
+        self.lateral_convs = nn.ModuleList(
+            ConvModule(c, embed_dims, 1, norm_cfg=dict(type='GN', num_groups=32))
+            for c in in_channels[:self.num_fpn])
+        self.output_convs = nn.ModuleList(
+            ConvModule(embed_dims, embed_dims, 3, padding=1,
+                       norm_cfg=dict(type='GN', num_groups=32))
+            for _ in range(self.num_fpn))
         self.level_embed = nn.Parameter(torch.zeros(L, embed_dims))
         nn.init.normal_(self.level_embed)
         self.layers = nn.ModuleList(
@@ -107,9 +125,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
                 120², 60², 30², 15²).
 
         Returns:
-            tuple: mask features B, mask_dims, h_0, w_0 and the encoded maps coarse to fine
-            (B, embed_dims, h_l, w_l each).
+            tuple: mask features B, mask_dims, h_0, w_0 and the output maps coarse to fine
+            (B, embed_dims, h_l, w_l each: encoded, then the FPN ones).
         """
+        fpn_feats, feats = feats[:self.num_fpn], feats[self.num_fpn:]
         srcs = [proj(f) for proj, f in zip(self.input_proj, feats)]  # B, C, h_l, w_l
         shapes = torch.tensor([s.shape[-2:] for s in srcs], device=srcs[0].device)
         starts = torch.cat([shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]])
@@ -124,8 +143,13 @@ class MSDeformAttnPixelDecoder(nn.Module):
         for layer in self.layers:
             x = layer(x, pos, ref, shapes, starts)
         maps = [m.transpose(1, 2).reshape(s.shape) for m, s in
-                zip(x.split(shapes.prod(1).tolist(), 1), srcs)]  # fine to coarse
-        return self.mask_features(maps[0]), maps[::-1]
+                zip(x.split(shapes.prod(1).tolist(), 1), srcs)][::-1]  # coarse to fine
+        for f, lateral, out in zip(reversed(fpn_feats), reversed(self.lateral_convs),
+                                   reversed(self.output_convs)):
+            y = lateral(f) + F.interpolate(maps[-1], f.shape[-2:], mode='bilinear',
+                                           align_corners=False)
+            maps.append(out(y))  # B, C, h_l, w_l
+        return self.mask_features(maps[-1]), maps
 
 
 __all__ = ['MSDeformAttnPixelDecoder', 'MSDeformEncoderLayer']
