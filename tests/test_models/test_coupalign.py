@@ -59,6 +59,36 @@ def test_pixel_contrastive_as_written():
     torch.testing.assert_close(logl(y, t)[0], 2 * ref)
 
 
+def test_pixel_contrastive_batched_per_image():
+    """The loss of a batch is the mean over images of each image's own terms, with
+    ignored pixels in neither set; ``max_pixels`` draws that many of each set."""
+    torch.manual_seed(0)
+    loss = PixelContrastiveLoss(tau=0.2, loss_weight=1.0, max_pixels=64)
+    y = torch.randn(3, 4, 6, 6)
+    t = torch.zeros(3, 6, 6, dtype=torch.long)
+    t[0, :2, :3] = 1
+    t[1, 1:5, 1:5] = 1
+    t[1, 0, :] = 255  # ignored
+    t[2] = 0  # no object: skipped
+    p2n, n2p = loss(y, t)
+    yn = torch.nn.functional.normalize(y.flatten(2).transpose(1, 2), dim=-1)
+
+    def term(a, o):
+        proto = torch.nn.functional.normalize(a.mean(0), dim=0)
+        e = torch.exp(a @ proto / 0.2)
+        return -(e / (e + torch.exp(a @ o.T / 0.2).sum(1))).mean()
+
+    sets = [(yn[b][t[b].flatten() == 1], yn[b][t[b].flatten() == 0]) for b in range(2)]
+    torch.testing.assert_close(p2n, torch.stack([term(p, n) for p, n in sets]).mean())
+    torch.testing.assert_close(n2p, torch.stack([term(n, p) for p, n in sets]).mean())
+    small = PixelContrastiveLoss(max_pixels=5)
+    for b in range(2):  # drawn from the set, without repeats
+        members = sets[b][0]
+        picked = small._draw(members)
+        hits = (picked[:, None] == members[None]).all(-1)
+        assert picked.shape == (5, 4) and (hits.sum(1) == 1).all() and hits.any(0).sum() == 5
+
+
 def test_pixel_contrastive_separates_and_skips():
     loss = PixelContrastiveLoss(tau=0.1)
     t = torch.zeros(1, 16, 16, dtype=torch.long)
@@ -128,7 +158,7 @@ def test_coupalign_swin_b_config_builds(tmp_path):
     model = MODELS.build(model_dict)
     n = sum(p.numel() for k, p in model.backbone.named_parameters() if 'fusions' not in k)
     assert 86.5e6 < n < 87.2e6  # Swin-B without classifier (86.7 M) + 4 output norms
-    assert [f.attn.num_heads for f in model.backbone.fusions] == [4, 8, 16, 32]
+    assert [f.pwam.attn.num_heads for f in model.backbone.fusions] == [4, 8, 16, 32]
     model.eval()
     with torch.no_grad():
         logits = model._forward(torch.randn(1, 3, 96, 96), [make_sample('the man on the left')])

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from mmris.models.layers import (PWAM, LanguageGate, PixelWordAttention, PWAMFusion,
                                  WordPixelAlignment)
-from mmris.models.layers.pixel_word_attention import fusion_blocks
+from mmris.models.layers.pixel_word_attention import NormedWordAttention, fusion_blocks
 
 
 def lavt_attention(att: PixelWordAttention, x, words, word_mask, layer_norm=False):
@@ -104,18 +104,45 @@ def test_wpa_gate_starts_closed_and_opens():
     x, words, mask = _inputs()
     wpa = WordPixelAlignment(16, 8, num_heads=2)
     nxt, out, _ = wpa(x, (3, 4), words, mask)
-    torch.testing.assert_close(nxt, x)  # closed gate: the stage output is Swin's own
-    assert out is nxt
+    torch.testing.assert_close(nxt, x)  # closed gate: the encoder continues with Swin's own
+    torch.testing.assert_close(out, wpa.pwam(x, words, mask))  # the decoder: the fused map
     nxt.sum().backward()
     assert wpa.gate.layers[2].weight.grad.abs().sum() > 0  # ... but it learns to open
     wpa.gate.layers[2].weight.data.normal_()
     assert not torch.allclose(wpa(x, (3, 4), words, mask)[0], x)
 
 
+def test_wpa_attention_choices():
+    """WPA = LAVT's fusion (the decoder gets the fused map f, or the aligned feature S);
+    its attention is LAVT's (instance norms) or the textbook multi-head one on
+    layer-normed pixels."""
+    torch.manual_seed(0)
+    x, words, mask = _inputs()
+    lavt = WordPixelAlignment(16, 8, num_heads=2, zero_init_gate=False)
+    assert isinstance(lavt.pwam.attn, PixelWordAttention)
+    nxt, out, _ = lavt(x, (3, 4), words, mask)
+    f = lavt.pwam(x, words, mask)
+    torch.testing.assert_close(nxt, x + lavt.gate(f) * f)
+    torch.testing.assert_close(out, f)
+    lavt.out_fused = False
+    nxt, out, _ = lavt(x, (3, 4), words, mask)
+    assert out is nxt
+    mha = WordPixelAlignment(16, 8, num_heads=2, attention='mha')
+    assert isinstance(mha.pwam.attn, NormedWordAttention)
+    ctx = mha.pwam.attn(x, words, mask)
+    ref = mha.pwam.attn.attn(F.layer_norm(x, (16, )), words, words, key_padding_mask=mask)
+    torch.testing.assert_close(ctx, ref)
+    padded = words.clone()
+    padded[mask] = 9.
+    torch.testing.assert_close(mha.pwam.attn(x, padded, mask), ctx)
+    with pytest.raises(ValueError, match='attention'):
+        WordPixelAlignment(16, 8, attention='bogus')
+
+
 def test_fusion_blocks_per_stage_heads():
     blocks = fusion_blocks(dict(type='WordPixelAlignment', num_heads=(1, 2)), [8, 16], 4)
-    assert [b.attn.num_heads for b in blocks] == [1, 2]
-    assert [b.attn.embed_dims for b in blocks] == [8, 16]
+    assert [b.pwam.attn.num_heads for b in blocks] == [1, 2]
+    assert [b.pwam.attn.query.in_features for b in blocks] == [8, 16]
     x = torch.randn(1, 4, 8)
     ident = fusion_blocks(None, [8], 4)[0]
     assert ident(x, (2, 2), None, None)[0] is x

@@ -8,8 +8,11 @@
 #   tau = 0.1: the usual temperature of contrastive losses on L2-normalised embeddings.
 #   loss weights: mask 1.0 on every decoder state (Mask2Former's deep supervision),
 #     L_P2N 0.5 and L_N2P 0.5 (auxiliary, together as heavy as one mask loss).
-#   WPA heads = Swin's (4, 8, 16, 32); its gate
-#     starts closed, so the encoder starts as the pretrained Swin.
+#   WPA = LAVT's pixel-word attention (instance norms) + a tanh gate, the decoder getting the
+#     fused maps as in LAVT (`attention='lavt'`, `out_fused=True`; from scratch on the toy
+#     the textbook attention 'mha' and the gated sum as stage output learned far more
+#     slowly, configs/coupalign/README.md); heads = Swin's (4, 8, 16, 32); the gate starts
+#     closed, so the encoder stream starts as the pretrained Swin.
 _base_ = ['./lavt_swin-b.py']
 num_queries = 16
 tau = 0.1
@@ -17,7 +20,7 @@ contrastive_weight = 0.5
 model = dict(
     backbone=dict(
         fusion=dict(_delete_=True, type='WordPixelAlignment', num_heads=(4, 8, 16, 32),
-                    dropout=0.0, zero_init_gate=True)),
+                    dropout=0.0, zero_init_gate=True, attention='lavt', out_fused=True)),
     decode_head=dict(
         _delete_=True,
         type='CoupAlignHead',
