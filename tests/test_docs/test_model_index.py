@@ -37,6 +37,17 @@ def test_every_config_is_in_the_index():
                 assert metric in METRICS and 0 < value < 100, (m['Name'], metric, value)
 
 
+def test_index_epochs_are_the_configs():
+    """The index's ``Epochs`` is what the config trains (a name like ``..._1xb16-10e_...``
+    says it too)."""
+    _, models, _ = load_index()
+    for m in models:
+        cfg = Config.fromfile(osp.join(ROOT, m['Config']))
+        epochs = cfg.train_cfg.max_epochs
+        assert m['Metadata']['Epochs'] == epochs, (m['Name'], epochs)
+        assert f'-{epochs}e_' in m['Name'], (m['Name'], epochs)
+
+
 def test_names_and_aliases_are_unique():
     _, models, _ = load_index()
     names = [n.lower() for m in models for n in [m['Name']] + list(m.get('Alias') or [])]
