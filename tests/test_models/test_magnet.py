@@ -129,6 +129,13 @@ def test_cal_terms():
     gt[:, :6] = 1
     p2p, p2t = loss(y, t, gt)
     assert p2p > 0 and p2t > 0
+    # L_p2t: each pixel's cosine similarity to the text / tau (+ the learned bias) as the
+    # logit of "object" (gt resized nearest to the 6 x 6 embeddings: top half)
+    sim = torch.nn.functional.cosine_similarity(y, t[..., None, None], dim=1) / loss.tau
+    obj = torch.zeros(2, 6, 6)
+    obj[:, :3] = 1
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(sim + loss.bias, obj)
+    torch.testing.assert_close(p2t, loss.p2t_weight * ref)
     (p2p + p2t).backward()
     assert y.grad.abs().sum() > 0
 

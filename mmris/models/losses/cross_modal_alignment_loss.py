@@ -61,7 +61,9 @@ class CrossModalAlignmentLoss(nn.Module):
             target = F.interpolate(target[:, None].float(), embeds.shape[-2:],
                                    mode='nearest')[:, 0].long()
         p2n, n2p = self.p2p(embeds, target)
-        sim = F.cosine_similarity(embeds, text[..., None, None], dim=1) / self.tau  # B, h, w
+        y = F.normalize(embeds.flatten(2).transpose(1, 2).contiguous(), dim=-1)  # B, hw, C
+        sim = torch.einsum('bnc,bc->bn', y, F.normalize(text, dim=-1)) / self.tau
+        sim = sim.view(target.shape)  # B, h, w: cosine similarity / tau
         valid = target != self.ignore_index
         p2t = F.binary_cross_entropy_with_logits(sim[valid] + self.bias,
                                                  (target[valid] == 1).float())

@@ -87,7 +87,7 @@ class PixelContrastiveLoss(nn.Module):
         if target.shape[-2:] != embeds.shape[-2:]:
             target = F.interpolate(target[:, None].float(), embeds.shape[-2:],
                                    mode='nearest')[:, 0].long()
-        y = embeds.flatten(2).transpose(1, 2)  # B, hw, C
+        y = embeds.flatten(2).transpose(1, 2).contiguous()  # B, hw, C (a fast normalize)
         if self.normalize:
             y = F.normalize(y, dim=-1)
         t = target.flatten(1)  # B, hw
