@@ -131,7 +131,8 @@ def lavt_state_dict(embed_dim, depths, heads, window, l_dim):
 def _lavt_model_cfg(bert_dir):
     cfg = model_cfg('lavt_toy')
     e, d, h, w = (LAVT_TINY[k] for k in ('embed_dim', 'depths', 'heads', 'window'))
-    cfg['backbone'].update(embed_dims=e, depths=d, num_heads=h, window_size=w, text_dims=32)
+    cfg['backbone'].update(embed_dims=e, depths=d, num_heads=h, window_size=w, text_dims=32,
+                           stem_channels=None)  # LAVT's own 4 x 4 patch embedding
     cfg['text_encoder'] = dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=8)
     cfg['decode_head'].update(in_channels=[e, 2 * e, 4 * e, 8 * e], channels=4 * e)
     return cfg
