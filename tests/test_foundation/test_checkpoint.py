@@ -103,3 +103,30 @@ def test_checkpoint_with_code_is_refused(tmp_path):
     torch.save({'state_dict': {}, 'payload': _Evil()}, path)
     with pytest.raises(pickle.UnpicklingError):
         load_checkpoint(nn.Linear(1, 1), path)
+
+
+@pytest.mark.parametrize('leaf', ['coupalign/coupalign_toy_1xb16-7e_toy-128.py',
+                                  'eavl/eavl_tiny_1xb16-10e_toy-128.py'])
+def test_toy_schedule_ends_with_training(tmp_path, leaf):
+    """The toy schedule's cosine has no ``end``: the Runner ends it at the leaf's
+    ``train_cfg.max_epochs``, and the last epoch's checkpoint is saved."""
+    from mmengine.config import Config
+    register_all_modules(init_default_scope=False)
+    toy = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..', 'configs', leaf))
+    epochs = toy.train_cfg.max_epochs
+    assert all('end' not in s for s in toy.param_scheduler if s.get('by_epoch', True))
+    cfg = _cfg(str(tmp_path), max_iters=0)
+    cfg.update(param_scheduler=toy.param_scheduler, train_cfg=toy.train_cfg,
+               default_hooks=dict(checkpoint=toy.default_hooks.checkpoint),
+               log_processor=dict(by_epoch=True))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    cosine = runner.param_schedulers[-1]
+    assert (cosine.end, cosine.T_max) == (epochs, epochs)
+    assert runner.epoch == epochs
+    assert osp.exists(osp.join(str(tmp_path), f'epoch_{epochs}.pth'))
+    # the cosine reached its floor at the last epoch (the warm-up's factor still applies)
+    warmup = runner.param_schedulers[0]
+    factor = warmup.start_factor + (1 - warmup.start_factor) * runner.iter / warmup.end
+    assert runner.optim_wrapper.get_lr()['lr'][0] == pytest.approx(
+        toy.param_scheduler[-1].eta_min * factor, rel=1e-3)

@@ -4,6 +4,7 @@
 _base_ = ['./lavt_toy.py']
 model = dict(
     backbone=dict(
+        # WPA as in coupalign_swin-b.py (LAVT's attention, the fused maps to the decoder);
         # from scratch there are no pretrained features to protect: the gate starts open
         # (LAVT's init), so the WPA blocks get gradients from the first step
         fusion=dict(_delete_=True, type='WordPixelAlignment', num_heads=(1, 2, 4, 8),
