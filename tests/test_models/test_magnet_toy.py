@@ -1,4 +1,4 @@
-"""The toy MagNet config (configs/magnet/magnet_toy_1xb16-8e_toy-128.py) on a generated toy
+"""The toy MagNet config (configs/magnet/magnet_toy_1xb16-6e_toy-128.py) on a generated toy
 set and its tiny BERT: every width lines up, the losses train, predictions come back at the
 evaluated size."""
 import os.path as osp
@@ -13,7 +13,7 @@ from mmris.registry import DATASETS, MODELS
 from mmris.utils import register_all_modules
 
 CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'magnet',
-                  'magnet_toy_1xb16-8e_toy-128.py')
+                  'magnet_toy_1xb16-6e_toy-128.py')
 
 
 @pytest.fixture(scope='module')
