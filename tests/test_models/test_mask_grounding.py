@@ -1,6 +1,7 @@
 """Mask Grounding auxiliary head: masking rate, centres, CRIS (CLIP BPE) and BERT vocabularies."""
 import pytest
 import torch
+import torch.nn.functional as F
 
 from mmris.models.heads.mask_grounding_head import mask_centres, random_word_mask
 from mmris.registry import MODELS
@@ -67,3 +68,27 @@ def test_bert_vocabulary(tmp_path):
     _, samples = _batch(['', ''])
     losses = head.loss([torch.rand(2, 16, 8, 8)], text, samples)
     assert losses['loss_mg'] > 0 and 0 <= losses['acc_mg'] <= 100
+
+
+def test_loss_is_the_cross_entropy_of_the_masked_logits(tmp_path):
+    """The loss classifies only the masked positions: the same value as the full B, L, V
+    logits of ``forward`` read at those positions."""
+    pytest.importorskip('transformers')
+    from .test_bert_text_encoder import write_tiny_bert
+    enc = MODELS.build(dict(type='BERTTextEncoder', pretrained=write_tiny_bert(tmp_path),
+                            word_len=8, load_weights=False)).eval()
+    head = MODELS.build(dict(MG, in_channels=16, text_dims=32, mask_ratio=0.5)).eval()
+    head.bind_text_encoder(enc)
+    text = enc(['the man on the left', 'red car'])
+    _, samples = _batch(['', ''])
+    x = [torch.rand(2, 16, 8, 8)]
+    torch.manual_seed(3)
+    loss = head.loss(x, text, samples)['loss_mg']
+    torch.manual_seed(3)
+    picked = random_word_mask(text.tokens, text.mask, head.specials, 0.5)
+    assert picked.any() and not picked.all()
+    gt = torch.stack([s.gt_sem_seg.data[0] for s in samples])
+    logits = head(x, text.tokens.masked_fill(picked, head.mask_id), text.mask, mask_centres(gt))
+    assert logits.shape == (2, text.tokens.shape[1], head.classifier.out_features)
+    ref = F.cross_entropy(logits[picked], text.tokens[picked])
+    torch.testing.assert_close(loss, ref)

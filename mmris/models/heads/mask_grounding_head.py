@@ -187,9 +187,10 @@ class MaskGroundingHead(BaseModule):
         pos = sine_pos_2d(self.embed_dims, *v.shape[-2:], device=v.device).to(v.dtype)
         return self.visual_proj(v.flatten(2).transpose(1, 2)), pos
 
-    def forward(self, x: Union[Tensor, Sequence[Tensor]], tokens: Tensor, pad_mask: Tensor,
-                centres: Tensor) -> Tensor:
-        """Word logits over the vocabulary.
+    def predictor(self, x: Union[Tensor, Sequence[Tensor]], tokens: Tensor,
+                  pad_mask: Tensor, centres: Tensor) -> Tensor:
+        """The Masked Token Predictor's outputs at the text positions (before the
+        vocabulary classifier).
 
         Args:
             x (Tensor | Sequence[Tensor]): Visual map(s) B, Cv, h, w.
@@ -198,7 +199,7 @@ class MaskGroundingHead(BaseModule):
             centres (Tensor): B, 2 mask centres (x, y) in [0, 1].
 
         Returns:
-            Tensor: B, L, vocab_size.
+            Tensor: B, L, embed_dims.
         """
         B, L = tokens.shape
         words = self.text_proj(encode_tokens(self.text_encoder, tokens, pad_mask))  # B, L, C
@@ -211,7 +212,13 @@ class MaskGroundingHead(BaseModule):
         pad = torch.cat([pad_mask, pad_mask.new_zeros(B, vis.shape[1] + 1)], 1)
         for layer in self.layers:
             seq = layer(seq, pos, pad)
-        return self.classifier(self.norm(seq[:, :L]))  # B, L, V
+        return self.norm(seq[:, :L])  # B, L, C
+
+    def forward(self, x: Union[Tensor, Sequence[Tensor]], tokens: Tensor, pad_mask: Tensor,
+                centres: Tensor) -> Tensor:
+        """Word logits over the vocabulary: B, L, vocab_size (arguments as
+        :meth:`predictor`)."""
+        return self.classifier(self.predictor(x, tokens, pad_mask, centres))
 
     def loss(self, x: Union[Tensor, Sequence[Tensor]], text: TextFeatures,
              batch_data_samples: List, train_cfg: Optional[dict] = None) -> Dict[str, Tensor]:
@@ -228,11 +235,12 @@ class MaskGroundingHead(BaseModule):
         picked = random_word_mask(tokens, pad_mask, self.specials, self.mask_ratio)  # B, L
         masked = tokens.masked_fill(picked, self.mask_id)
         gt = torch.stack([s.gt_sem_seg.data[0] for s in batch_data_samples])  # B, H, W
-        logits = self(x, masked, pad_mask, mask_centres(gt))  # B, L, V
+        feats = self.predictor(x, masked, pad_mask, mask_centres(gt))  # B, L, C
         if not picked.any():
-            zero = logits.sum() * 0
+            zero = self.classifier(feats[:, :1]).sum() * 0
             return dict(loss_mg=zero, acc_mg=zero.detach())
-        sel, target = logits[picked], tokens[picked]  # M, V / M
+        # the vocabulary classifier only at the masked positions (CLIP's BPE: 49,408 words)
+        sel, target = self.classifier(feats[picked]), tokens[picked]  # M, V / M
         acc = (sel.argmax(-1) == target).float().mean() * 100
         return dict(loss_mg=self.loss_weight * F.cross_entropy(sel, target), acc_mg=acc)
 
