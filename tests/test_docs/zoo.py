@@ -44,14 +44,14 @@ def load_index() -> Tuple[List[str], List[dict], Dict[str, dict]]:
 
 
 def _results(model: dict) -> Tuple[Dict[str, str], Dict[str, str]]:
-    """{split: 'metric value'} of the paper and of mmris."""
+    """{split: 'metric value, ...'} of the paper and of mmris (every metric of a split)."""
     paper, ours = OrderedDict(), OrderedDict()
     for r in model.get('Results') or []:
         dataset = r['Dataset']
         target = ours if dataset.endswith(OURS) else paper
         split = dataset.replace(OURS, '').strip()
-        for metric, value in r['Metrics'].items():
-            target[split] = f'{metric} {value:.2f}'
+        target[split] = ', '.join(f'{metric} {value:.2f}'
+                                  for metric, value in r['Metrics'].items())
     return paper, ours
 
 
