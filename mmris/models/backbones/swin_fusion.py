@@ -149,13 +149,13 @@ class SwinFusion(SwinTransformer):
                  fit_windows_to: Optional[int] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        patch_size = kwargs.get('patch_size', 4)  # mmseg's default
         if fit_windows_to:
-            self._fit_windows(fit_windows_to // kwargs.get('patch_size', 4))
+            self._fit_windows(fit_windows_to // patch_size)
         self.sine_pos = sine_pos
         if stem_channels:
             self.patch_embed.projection = conv_stem(
-                kwargs.get('in_channels', 3), stem_channels, self.num_features[0],
-                kwargs.get('patch_size', 4))
+                kwargs.get('in_channels', 3), stem_channels, self.num_features[0], patch_size)
         if not out_norms:  # identities keep mmseg's norm{i} lookups (_freeze_stages) working
             for i in self.out_indices:
                 setattr(self, f'norm{i}', nn.Identity())
