@@ -39,4 +39,5 @@ def teardown_runtime() -> None:
     """Destroy the process group, if any: a gloo group left to the interpreter's exit aborts
     the process ("terminate called without an active exception")."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # no rank destroys the group while another still uses it
         torch.distributed.destroy_process_group()
