@@ -11,7 +11,6 @@ import gc
 import json
 import logging
 import os.path as osp
-import pickle
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
                     Union)
 
@@ -21,6 +20,7 @@ from mmengine.dataset.base_dataset import force_full_init
 from mmengine.logging import print_log
 
 from mmris.registry import DATASETS
+from mmris.utils.safe_pickle import UnsafePickleError, load_data_pickle
 from .errors import ReferFormatError, ReferSampleError, describe_sample
 
 __all__ = ['ReferDataset', 'GReferDataset', 'load_refs', 'load_instances', 'select_refs',
@@ -49,13 +49,21 @@ def _no_gc() -> Iterator[None]:
 
 
 def _load_pickle(path: str) -> Any:
+    """Unpickle a REFER split file as plain data (no code of the file runs).
+
+    Raises:
+        ReferFormatError: If the file names a global that is not plain data.
+    """
     with open(path, 'rb') as f:
         data = f.read()
     with _no_gc():
         try:
-            return pickle.loads(data)
-        except UnicodeDecodeError:  # a Python 2 pickle with non-ASCII text
-            return pickle.loads(data, encoding='latin1')
+            return load_data_pickle(data)
+        except UnsafePickleError as e:
+            raise ReferFormatError(
+                f'{path} is refused: it names the global {e.global_name}, which a REFER split '
+                f'file (dicts, lists, strings and numbers) never needs and whose unpickling '
+                f'could run code. Nothing from the file was run.') from e
 
 
 def load_refs(split_file: str) -> List[dict]:
@@ -69,7 +77,8 @@ def load_refs(split_file: str) -> List[dict]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ReferFormatError: If it is not a list of refs with the REFER keys.
+        ReferFormatError: If it is not a list of refs with the REFER keys, or if the pickle
+            names a global that is not plain data (it could run code; nothing is run).
     """
     if not osp.isfile(split_file):
         raise FileNotFoundError(f'REFER split file not found: {split_file}')
@@ -79,6 +88,8 @@ def load_refs(split_file: str) -> List[dict]:
                 refs = json.load(f)
         else:
             refs = _load_pickle(split_file)
+    except ReferFormatError:
+        raise
     except Exception as e:  # noqa: BLE001 - every unpickling failure means "not REFER"
         raise ReferFormatError(
             f'{split_file} is not a REFER split file (a pickled list of refs): '
