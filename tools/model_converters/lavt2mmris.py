@@ -44,6 +44,7 @@ EXPECTED = {'model["backbone.*"] (Swin + PWAM)': 'backbone.patch_embed.',
             'model["classifier.*"] (decoder)': 'decode_head.',
             'bert_model.* or model["text_encoder.*"] (BERT)': 'text_encoder.bert.'}
 
+
 def _fusion_key(k: str, v: Tensor):
     """``layers.i.fusion.*`` / ``layers.i.res_gate.*`` -> ``fusions.i.*`` (or None)."""
     m = re.match(r'layers\.(\d+)\.(fusion|res_gate)\.(.*)', k)
