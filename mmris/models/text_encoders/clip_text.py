@@ -37,9 +37,9 @@ class CLIPTextEncoder(BaseModule):
     cut and its last kept token replaced by EOT (CRIS's ``tokenize(..., truncate=True)``;
     open_clip's tokenizer does the same). Cut sentences are counted in
     :attr:`truncation_stats` (logged by ``TextTruncationHook``). The positional embedding
-    (and the causal mask) has ``word_len`` positions. The padding mask is derived from the EOT position:
-    every position after it is padding (True), so a real token with id 0 ('!') is not
-    mistaken for padding.
+    (and the causal mask) has ``word_len`` positions. The padding mask is derived from the
+    EOT position: every position after it is padding (True), so a real token with id 0 ('!')
+    is not mistaken for padding.
 
     Args:
         arch (str | dict): 'RN50', 'RN101', 'ViT-B-16', 'ViT-L-14' (the CLIP model the
