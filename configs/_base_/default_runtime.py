@@ -8,6 +8,8 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='RISLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True)
+# Logs once per run how many sentences the text encoder cut to its word_len.
+custom_hooks = [dict(type='TextTruncationHook')]
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -291,6 +291,10 @@ class ReferDataset(BaseDataset):
                 f'{list(ann_id)}: this is a gRefCOCO file, use GReferDataset')
         return [ann_id], {}
 
+    def _select_refs(self, refs: List[dict]) -> List[dict]:
+        """The refs of ``self.split`` among all the split file's refs."""
+        return select_refs(refs, self.split, self.split_file)
+
     def _sentences(self, ref: dict) -> List[Tuple[int, str]]:
         other = 'raw' if self.text_key == 'sent' else 'sent'
         sents = []
@@ -315,7 +319,7 @@ class ReferDataset(BaseDataset):
         Returns:
             list[dict]: The refs of the split with everything a sample needs.
         """
-        refs = select_refs(load_refs(self.split_file), self.split, self.split_file)
+        refs = self._select_refs(load_refs(self.split_file))
         images, anns = load_instances(self.ann_file)
         img_prefix = self.data_prefix.get('img_path', '')
         data_list = []
@@ -470,11 +474,37 @@ class GReferDataset(ReferDataset):
     (``ann_id == [-1]`` or ``no_target``: empty target). Every sample's info carries
     ``no_target`` (bool), ``ann_id`` as a list, and one segmentation per target object.
 
+    Both annotation releases are read; which one the split file is, is logged and kept in
+    :attr:`release` and ``metainfo['grefcoco_release']``:
+
+    - ``'2023-08-29'``: the re-release (ReLA's README, 2023/08/29) with train, val, testA
+      and testB; val gained single-target expressions that were missing, and some
+      ``ref_id`` / ``sent_id`` were renumbered (training expressions unchanged). ReLA's
+      published numbers are on this release.
+    - ``'2023-06'``: the first release, train and val only (testA / testB were held back):
+      asking it for testA / testB is an error, and its val scores and ids are not
+      comparable with the re-release's.
+
     Args:
         split_file (str): e.g. ``'grefcoco/grefs(unc).json'``.
         split (str): ``'train'``, ``'val'``, ``'testA'``, ``'testB'``.
         **kwargs: As :class:`ReferDataset`.
     """
+
+    release: str = ''
+
+    def _select_refs(self, refs: List[dict]) -> List[dict]:
+        splits = {ref['split'] for ref in refs}
+        self.release = '2023-08-29' if {'testA', 'testB'} <= splits else '2023-06'
+        self._metainfo['grefcoco_release'] = self.release
+        print_log(f'GReferDataset: {self.split_file} is the {self.release} release of '
+                  f'gRefCOCO (splits {sorted(splits)})', logger='current')
+        if self.release == '2023-06' and self.split.startswith('test'):
+            raise ReferFormatError(
+                f'{self.split_file} is the first gRefCOCO release (2023-06: splits '
+                f'{sorted(splits)}), which has no {self.split}: download the 2023-08-29 '
+                're-release (henghuiding/gRefCOCO)')
+        return super()._select_refs(refs)
 
     def _targets(self, ref: dict) -> Tuple[List[int], Dict[str, Any]]:
         ann_ids = ref['ann_id']

@@ -160,3 +160,23 @@ def test_pretrained_errors(tmp_path):
     torch.save(state, path)
     with pytest.raises(KeyError, match=r'layer1\.0\.conv1\.weight.*extra\.weight'):
         CLIPImageEncoder(RESNET, pretrained=path).init_weights()
+
+
+def test_text_cut_is_cris_rule():
+    """CRIS.pytorch utils/dataset.py tokenize(texts, word_len, truncate=True), written out:
+    SOT + BPE + EOT, cut to word_len and the last kept token replaced by EOT."""
+    from open_clip.tokenizer import SimpleTokenizer
+    tok = SimpleTokenizer()
+    texts = ['the man on the left in the red shirt holding a blue umbrella near the door',
+             'a dog', 'the second giraffe from the right , whose head is lower than the others']
+    enc = CLIPTextEncoder(TEXT, word_len=9).eval()
+    got = enc.tokenize(texts)
+    for i, text in enumerate(texts):
+        ids = [SOT] + tok.encode(text) + [EOT]
+        if len(ids) > 9:
+            ids = ids[:9]
+            ids[-1] = EOT
+        assert got[i].tolist() == ids + [0] * (9 - len(ids))
+    assert enc.count_tokens(texts) == [len(tok.encode(t)) + 2 for t in texts]
+    c = enc.truncation_stats.counts['eval']
+    assert c['seen'] == 3 and c['cut'] == 2 and c['longest'] == max(enc.count_tokens(texts))

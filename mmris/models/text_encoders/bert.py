@@ -2,14 +2,18 @@
 import json
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
 from ..utils.text_features import TextFeatures
+from ..utils.truncation import TruncationStats
+
+TRUNCATIONS = ('keep_sep', 'head')
 
 
 def _transformers():
@@ -53,9 +57,10 @@ class BERTTextEncoder(BaseModule):
     """BERT from a local directory (``config.json``, ``vocab.txt``, weights), tokenizing
     raw sentences itself.
 
-    A sentence becomes ``[CLS] wordpieces [SEP]``, truncated (``[SEP]`` kept) and padded to
-    ``word_len``; the padding mask is the tokenizer's attention mask. The pooler is not
-    built (LAVT drops it too).
+    A sentence becomes ``[CLS] wordpieces [SEP]``, cut to ``word_len`` ids by the
+    ``truncation`` rule and padded with ``[PAD]``; the padding mask covers the padding only.
+    The pooler is not built (LAVT drops it too). Sentences longer than ``word_len`` are
+    counted in :attr:`truncation_stats` (logged by ``TextTruncationHook``).
 
     Stage-wise access, for encoders that interleave BERT layers with image stages (MagNet
     runs 4 stages of 3 layers)::
@@ -74,6 +79,12 @@ class BERTTextEncoder(BaseModule):
             ``tokenizer.json`` or ``vocab.txt``.
         word_len (int): Tokens per sentence, [CLS] and [SEP] included. LAVT: 20.
             Defaults to 20.
+        truncation (str): How a longer sentence is cut. ``'keep_sep'``: the first
+            ``word_len - 1`` ids and ``[SEP]`` (Hugging Face's ``truncation=True``);
+            ``'head'``: the first ``word_len`` ids, no ``[SEP]`` re-added, as LAVT's and
+            MagNet's loaders (``data/dataset_refer_bert.py``: ``encode(...,
+            add_special_tokens=True)[:max_tokens]``) feed their released weights.
+            Defaults to ``'keep_sep'``.
         sentence (str): Sentence vector: 'cls' (last hidden state of [CLS]) or 'mean'
             (mean of the non-padding tokens). Defaults to 'cls'.
         load_weights (bool): Load the directory's weights in :meth:`init_weights`; False
@@ -88,18 +99,23 @@ class BERTTextEncoder(BaseModule):
     def __init__(self,
                  pretrained: str,
                  word_len: int = 20,
+                 truncation: str = 'keep_sep',
                  sentence: str = 'cls',
                  load_weights: bool = True,
                  run_layers: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
         assert sentence in ('cls', 'mean'), f'unknown sentence pooling {sentence}'
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f'truncation must be one of {TRUNCATIONS}, got "{truncation}"')
         tf = _transformers()
         if not osp.isdir(pretrained):
             raise FileNotFoundError(f'BERT directory not found: {pretrained} (needs '
                                     'config.json, vocab.txt and the weights)')
         self.pretrained = pretrained
         self.word_len = word_len
+        self.truncation = truncation
+        self.truncation_stats = TruncationStats(word_len)
         self.sentence = sentence
         self.load_weights = load_weights
         self.run_layers = run_layers
@@ -127,13 +143,29 @@ class BERTTextEncoder(BaseModule):
         print_log(f'BERTTextEncoder: weights from {self.pretrained}; missing {missing}',
                   logger='current')
 
+    def count_tokens(self, texts: Sequence[str]) -> List[int]:
+        """Ids each sentence needs, [CLS] and [SEP] included, before any cut; a sentence
+        with more than ``word_len`` is cut by :meth:`tokenize`."""
+        return [len(ids) for ids in self._encode(texts)]
+
+    def _encode(self, texts: Sequence[str]) -> List[List[int]]:
+        return self.tokenizer(list(texts), add_special_tokens=True)['input_ids']
+
     def tokenize(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
         """Sentences -> token ids and attention mask (1 = token, 0 = padding), B x word_len
-        (long), on the encoder's device."""
-        enc = self.tokenizer(list(texts), padding='max_length', truncation=True,
-                             max_length=self.word_len, return_tensors='pt')
+        (long), on the encoder's device; cut by the ``truncation`` rule."""
+        full = self._encode(texts)
+        self.truncation_stats.update(texts, [len(ids) for ids in full], self.training)
+        L, sep = self.word_len, self.tokenizer.sep_token_id
+        tokens = torch.full((len(full), L), self.tokenizer.pad_token_id, dtype=torch.long)
+        attn = torch.zeros(len(full), L, dtype=torch.long)
+        for i, ids in enumerate(full):
+            if len(ids) > L:
+                ids = ids[:L] if self.truncation == 'head' else ids[:L - 1] + [sep]
+            tokens[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attn[i, :len(ids)] = 1
         device = self.bert.embeddings.word_embeddings.weight.device
-        return enc['input_ids'].to(device), enc['attention_mask'].to(device)
+        return tokens.to(device), attn.to(device)
 
     def embed(self, tokens: Tensor) -> Tensor:
         """B, L token ids -> B, L, width embeddings (word + position + type, LN)."""

@@ -2,8 +2,9 @@ from .clip_checkpoint import (image_tower_state, load_clip_state_dict, load_towe
                               text_tower_state)
 from .cris_converter import convert_cris, convert_cris_key
 from .text_features import TextFeatures
+from .truncation import TruncationStats
 
 __all__ = [
-    'TextFeatures', 'load_clip_state_dict', 'image_tower_state', 'text_tower_state',
-    'load_tower', 'convert_cris', 'convert_cris_key'
+    'TextFeatures', 'TruncationStats', 'load_clip_state_dict', 'image_tower_state',
+    'text_tower_state', 'load_tower', 'convert_cris', 'convert_cris_key'
 ]
