@@ -3,6 +3,7 @@ import copy
 import difflib
 import os.path as osp
 import re
+import reprlib
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -81,12 +82,51 @@ def load_ris_image(img: ImageType, name: str = 'image') -> np.ndarray:
         raise ValueError(f'{name}: an image array must be H x W, H x W x 1, H x W x 3 or '
                          f'H x W x 4 (BGR order), got shape {tuple(img.shape)}')
     if img.dtype != np.uint8:
-        if img.dtype == bool or not np.issubdtype(img.dtype, np.number) \
-                or img.min() < 0 or img.max() > 255:
-            raise ValueError(f'{name}: an image array must hold values in 0..255 '
-                             f'(uint8), got dtype {img.dtype}')
-        img = img.astype(np.uint8)
+        img = _to_uint8(img, name)
     return np.ascontiguousarray(img)
+
+
+def _to_uint8(img: np.ndarray, name: str) -> np.ndarray:
+    """An integer or float image array holding 0..255 values -> uint8 (floats rounded).
+
+    A float array whose values all lie in [0, 1] (and are not all 0) is refused: it is
+    most likely a 0..1 image, which read as 0..255 would be almost black.
+    """
+    if img.dtype == bool or not (np.issubdtype(img.dtype, np.integer)
+                                 or np.issubdtype(img.dtype, np.floating)):
+        raise TypeError(f'{name}: an image array must be uint8 (or an integer / float array '
+                        f'holding 0..255 values), got dtype {img.dtype}')
+    if np.issubdtype(img.dtype, np.floating) and not np.isfinite(img).all():
+        raise ValueError(f'{name}: the float image array holds NaN or infinite values')
+    low, high = img.min(), img.max()
+    if low < 0 or high > 255:
+        raise ValueError(f'{name}: an image array must hold values in 0..255 (BGR, as '
+                         f'cv2.imread gives), got dtype {img.dtype} with values in '
+                         f'[{low}, {high}]')
+    if np.issubdtype(img.dtype, np.floating):
+        if 0 < high <= 1:
+            raise ValueError(
+                f'{name}: the float image array holds values in [{low}, {high}]: float '
+                'arrays are read as 0..255, so this one looks like a 0..1 image; pass '
+                '(img * 255).round().astype(np.uint8), or a uint8 array')
+        img = np.rint(img)
+    return img.astype(np.uint8)
+
+
+def _check_texts(texts: Any) -> None:
+    """``texts`` must be None, a str, or a list / tuple of str or of lists of str."""
+    if texts is None or isinstance(texts, str):
+        return
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(f'texts: expected a str or a list of str, got '
+                        f'{type(texts).__name__} {reprlib.repr(texts)}')
+    for i, item in enumerate(texts):
+        inner = enumerate(item) if isinstance(item, (list, tuple)) else [(None, item)]
+        for j, text in inner:
+            if not isinstance(text, str):
+                where = f'texts[{i}]' + ('' if j is None else f'[{j}]')
+                raise TypeError(f'{where}: expected a str, got {type(text).__name__} '
+                                f'{reprlib.repr(text)}')
 
 
 class _LoadRISInput:
@@ -264,6 +304,7 @@ class RISInferencer(BaseInferencer):
     @staticmethod
     def _pair(inputs: Union[ImageType, Sequence], texts: TextsType) -> List[dict]:
         """(image, sentence) pairs from the accepted forms of ``inputs`` and ``texts``."""
+        _check_texts(texts)
         if isinstance(inputs, (str, np.ndarray)):
             if texts is None:
                 raise ValueError('give a sentence: inferencer(image, "the man on the left")')
@@ -284,7 +325,7 @@ class RISInferencer(BaseInferencer):
                     raise ValueError(f'{len(inputs)} images but {len(texts)} sentences: give '
                                      'one sentence (or a list of sentences) per image')
                 images, per_image = inputs, texts
-            per_image = [[t] if isinstance(t, str) or t is None else list(t)
+            per_image = [list(t) if isinstance(t, (list, tuple)) else [t]
                          for t in per_image]
         if not images:
             raise ValueError('no images given')
@@ -307,7 +348,8 @@ class RISInferencer(BaseInferencer):
             for j, text in enumerate(sentences):
                 where = f'sentence {j} of image {i} ({stem})'
                 if not isinstance(text, str):
-                    raise TypeError(f'{where}: expected a str, got {type(text).__name__}')
+                    raise TypeError(f'{where}: expected a str, got {type(text).__name__} '
+                                    f'{reprlib.repr(text)}')
                 if not text.strip():
                     raise ValueError(f'{where} is empty: give the expression to segment')
                 pairs.append(dict(img=img, text=text, name=f'image {i} ({stem})', stem=stem,

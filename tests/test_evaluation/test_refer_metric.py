@@ -8,7 +8,7 @@ import torch.multiprocessing as mp
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmris.evaluation import ReferMetric
+from mmris.evaluation import ReferMetric, RISResultsWriter, load_results
 
 
 def sample(gt_px, pred_px, size=(4, 4), ref_id=0, sent_id=0, as_dict=True, **meta):
@@ -92,9 +92,12 @@ def _worker(rank, world, tmp_dir, out_file):
     samples = distinct_samples()
     sampler = DefaultSampler(samples, shuffle=False)  # pads to a multiple of world size
     metric = ReferMetric(collect_dir=f'{tmp_dir}/collect')
+    writer = RISResultsWriter(f'{tmp_dir}/results.jsonl', collect_dir=f'{tmp_dir}/collect_w')
     for idx in sampler:
         metric.process({}, [samples[idx]])
+        writer.process({}, [samples[idx]])
     res = metric.evaluate(len(samples))
+    writer.evaluate(len(samples))  # rank 0 writes the results file
     if rank == 0:
         with open(out_file, 'w') as f:
             json.dump(dict(res=res, n=len(metric.results)), f)
@@ -112,6 +115,11 @@ def test_two_processes_equal_one(tmp_path):
     for k in one:
         assert two[k] == pytest.approx(one[k]), k
     assert one['mIoU'] == pytest.approx(100 * sum(k / 8 for k in range(7)) / 7)
+    # the results file holds every sentence once, in order, with the metric's counts
+    header, records = load_results(str(tmp_path / 'results.jsonl'))
+    assert [r['sent_id'] for r in records] == list(range(7))
+    assert [r['intersection'] for r in records] == list(range(7))
+    assert header['metrics'] == pytest.approx(one)
 
 
 # ReLA's four cases (gres_model/evaluation/refer_evaluation.py) on 4 x 4 masks:

@@ -189,34 +189,48 @@ class ReferMetric(BaseMetric):
             data_samples (Sequence): Data samples (dicts or ``SegDataSample``) with
                 ``pred_sem_seg`` and ``gt_sem_seg``.
         """
+        self.results.extend(self.count(sample) for sample in data_samples)
+
+    def count(self, sample: Any) -> dict:
+        """The record of one sample: ``ref_id``, ``sent_id``, ``inter``, ``union``,
+        ``pred_area`` (pixels at the metric's resolution; target pixels equal to
+        ``ignore_index`` left out), ``no_target`` and ``pred_no_target`` (None outside
+        gRefCOCO / without a head's decision). Also notes the protocol of the sample.
+
+        Args:
+            sample (Any): A data sample (dict or ``SegDataSample``) with ``pred_sem_seg``
+                and ``gt_sem_seg``.
+
+        Returns:
+            dict: The record.
+        """
         shape_key, _ = _RESOLUTIONS[self.resolution]
-        for sample in data_samples:
-            ref_id, sent_id = _get(sample, 'ref_id'), _get(sample, 'sent_id')
-            pred = _mask(sample, 'pred_sem_seg')
-            gt = _mask(sample, 'gt_sem_seg').to(pred.device)
-            if pred.shape != gt.shape:
-                raise ValueError(f'ReferMetric: ref_id={ref_id}, sent_id={sent_id}: prediction '
-                                 f'shape {tuple(pred.shape)} differs from the target shape '
-                                 f'{tuple(gt.shape)}')
-            expected = _get(sample, shape_key)
-            if expected is not None and tuple(gt.shape) != tuple(expected[:2]):
-                raise ValueError(
-                    f'ReferMetric(resolution="{self.resolution}"): ref_id={ref_id}, sent_id='
-                    f'{sent_id}: target shape {tuple(gt.shape)} is not {shape_key} '
-                    f'{tuple(expected[:2])}. Load the annotation after the resize to score at '
-                    'the original size, before it to score at the input size, and set the '
-                    'model to output at the same size.')
-            valid = gt != self.ignore_index
-            pred_fg = (pred > 0) & valid
-            gt_fg = (gt == 1) & valid
-            no_target, pred_nt = _get(sample, 'no_target'), _get(sample, 'pred_no_target')
-            self._note_protocol(sample, no_target is not None, pred_nt is not None)
-            self.results.append(dict(
-                ref_id=ref_id, sent_id=sent_id,
-                inter=int((pred_fg & gt_fg).sum()), union=int((pred_fg | gt_fg).sum()),
-                pred_area=int(pred_fg.sum()),
-                no_target=None if no_target is None else bool(no_target),
-                pred_no_target=None if pred_nt is None else bool(pred_nt)))
+        ref_id, sent_id = _get(sample, 'ref_id'), _get(sample, 'sent_id')
+        pred = _mask(sample, 'pred_sem_seg')
+        gt = _mask(sample, 'gt_sem_seg').to(pred.device)
+        if pred.shape != gt.shape:
+            raise ValueError(f'ReferMetric: ref_id={ref_id}, sent_id={sent_id}: prediction '
+                             f'shape {tuple(pred.shape)} differs from the target shape '
+                             f'{tuple(gt.shape)}')
+        expected = _get(sample, shape_key)
+        if expected is not None and tuple(gt.shape) != tuple(expected[:2]):
+            raise ValueError(
+                f'ReferMetric(resolution="{self.resolution}"): ref_id={ref_id}, sent_id='
+                f'{sent_id}: target shape {tuple(gt.shape)} is not {shape_key} '
+                f'{tuple(expected[:2])}. Load the annotation after the resize to score at '
+                'the original size, before it to score at the input size, and set the '
+                'model to output at the same size.')
+        valid = gt != self.ignore_index
+        pred_fg = (pred > 0) & valid
+        gt_fg = (gt == 1) & valid
+        no_target, pred_nt = _get(sample, 'no_target'), _get(sample, 'pred_no_target')
+        self._note_protocol(sample, no_target is not None, pred_nt is not None)
+        return dict(
+            ref_id=ref_id, sent_id=sent_id,
+            inter=int((pred_fg & gt_fg).sum()), union=int((pred_fg | gt_fg).sum()),
+            pred_area=int(pred_fg.sum()),
+            no_target=None if no_target is None else bool(no_target),
+            pred_no_target=None if pred_nt is None else bool(pred_nt))
 
     def _note_protocol(self, sample: Any, grefer: bool, scored_nt: bool) -> None:
         p = self.protocol

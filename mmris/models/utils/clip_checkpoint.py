@@ -37,7 +37,9 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
         FileNotFoundError: If ``path`` does not exist.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'CLIP checkpoint not found: {path}')
+        raise FileNotFoundError(f'CLIP checkpoint not found: {path} (docs/pretrained.md: '
+                                'where to download each CLIP file and where the configs '
+                                'expect it)')
     if _is_torchscript(path):
         state = torch.jit.load(path, map_location='cpu').state_dict()
     else:
