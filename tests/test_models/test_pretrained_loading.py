@@ -48,6 +48,12 @@ def test_swin_loads_all_and_says_so_without_from_scratch_line(tmp_path):
     assert 'kept their init: fusions' in text and 'ignored from the file: head' in text
     for k in ('stages.2.blocks.0.ffn.layers.1.weight', 'patch_embed.projection.weight'):
         assert torch.equal(dst.state_dict()[k], state[k])
+    # mmseg's way to name the file
+    other = SwinFusion(fusion=None, init_cfg=dict(type='Pretrained', checkpoint=path),
+                       **TINY_SWIN)
+    other.init_weights()
+    assert torch.equal(other.state_dict()['patch_embed.projection.weight'],
+                       state['patch_embed.projection.weight'])
     # without a pretrained file it says so itself (mmseg's line is not printed either)
     SwinFusion(fusion=None, **TINY_SWIN).init_weights()
     text = log.read_text()

@@ -195,7 +195,8 @@ class SwinFusion(SwinTransformer):
 
     def init_weights(self) -> None:
         """mmseg's Swin init from scratch (trunc-normal Linear, unit LN, also over the fusion
-        blocks), the gates' own init, then the ImageNet Swin weights if ``pretrained``.
+        blocks), the gates' own init, then the ImageNet Swin weights if ``pretrained`` (or
+        ``init_cfg=dict(type='Pretrained', checkpoint=...)``, mmseg's way).
 
         mmseg's ``SwinTransformer.init_weights`` is not called: it logs "No pre-trained
         weights for SwinFusion, training start from scratch" whenever ``init_cfg`` is
@@ -209,8 +210,11 @@ class SwinFusion(SwinTransformer):
             elif isinstance(m, nn.LayerNorm):
                 constant_init(m, val=1.0, bias=0.)
         reset_gates(self.fusions)
-        if self.pretrained_swin:
-            self.load_swin(self.pretrained_swin)
+        init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
+        checkpoint = self.pretrained_swin or (
+            init_cfg.get('checkpoint') if init_cfg.get('type') == 'Pretrained' else None)
+        if checkpoint:
+            self.load_swin(checkpoint)
         else:
             print_log('SwinFusion: no pretrained Swin, random init', logger='current')
 
