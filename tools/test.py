@@ -9,8 +9,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
+from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime, teardown_runtime
 
 
@@ -19,6 +19,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint whose keys or shapes do not all fit the model (the keys that '
+        'fit are loaded, the summary of the others is logged); by default a mismatch is an '
+        'error before anything is scored')
     parser.add_argument(
         '--out', type=str,
         help='write one record per sentence (ids, sentence, intersection, union, predicted '
@@ -92,6 +97,8 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    if args.non_strict:
+        cfg.load_strict = False
     # Testing needs no training loop, but mmengine's `runner.iter` (which the visualization
     # hook reads) builds it, training data included, when the config has one.
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
@@ -103,7 +110,7 @@ def main() -> None:
         raise SystemExit('--out-logits needs --out FILE')
 
     setup_runtime(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = RISRunner.from_cfg(cfg)
     runner.test()
     teardown_runtime()
 

@@ -11,8 +11,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
+from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime, teardown_runtime
 
 
@@ -24,6 +24,11 @@ def parse_args() -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in the work dir '
         'when no path is given')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='let `load_from` load a checkpoint whose keys or shapes do not all fit the model '
+        '(the summary is logged); by default a mismatch is an error before training. '
+        '--resume is always strict')
     parser.add_argument(
         '--amp', action='store_true', default=False,
         help='enable automatic mixed precision training (GPU)')
@@ -111,11 +116,14 @@ def main() -> None:
         cfg.load_from = args.resume
 
     check_loop_options(cfg, args.config)
+    if args.non_strict:
+        cfg.load_strict = False
+
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
 
     setup_runtime(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = RISRunner.from_cfg(cfg)
     runner.train()
     teardown_runtime()
 

@@ -12,5 +12,8 @@ log_processor = dict(by_epoch=True)
 custom_hooks = [dict(type='TextTruncationHook')]
 log_level = 'INFO'
 load_from = None
+# a checkpoint (load_from, tools/test.py) whose keys or shapes do not fit the model is an
+# error (mmris.engine.RISRunner); False (--non-strict) loads the keys that fit and logs the rest
+load_strict = True
 resume = False
 tta_model = None

@@ -22,6 +22,7 @@ from mmseg.structures import SegDataSample
 from rich.progress import track
 
 from mmris.registry import INFERENCERS, TRANSFORMS
+from mmris.utils.state_dict import CheckpointMismatchError, load_model_state
 from mmris.visualization import ris_file_stem
 
 __all__ = ['RISInferencer', 'CheckpointMismatchError', 'load_ris_image']
@@ -34,10 +35,6 @@ TextsType = Union[str, Sequence[str], Sequence[Union[str, Sequence[str]]], None]
 _DROPPED = ('LoadReferAnnotation', 'LoadAnnotations', 'LoadDepthAnnotation',
             'LoadImageFromFile', 'LoadImageFromNDArray', 'InferencerLoader')
 _LOADERS = ('LoadImageFromFile', 'LoadImageFromNDArray', 'InferencerLoader')
-
-
-class CheckpointMismatchError(ValueError):
-    """The checkpoint's weights do not fit the model the config builds."""
 
 
 def load_ris_image(img: ImageType, name: str = 'image') -> np.ndarray:
@@ -191,6 +188,7 @@ class RISInferencer(BaseInferencer):
         register_all_modules(init_default_scope=False)
         init_default_scope(scope or 'mmris')
         self.strict = strict
+        self._weights_file = weights  # named in the mismatch message
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'no such checkpoint file: {weights!r}')
         if isinstance(model, str) and not osp.isfile(model) and model.endswith('.py'):
@@ -243,47 +241,11 @@ class RISInferencer(BaseInferencer):
         if checkpoint is None:
             warnings.warn('No checkpoint given: the model predicts with random weights.')
             return
-        state = checkpoint.get('state_dict', checkpoint)
-        state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
-        own = model.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = sorted(f'{k}: checkpoint {tuple(state[k].shape)}, model '
-                        f'{tuple(own[k].shape)}' for k in set(own) & set(state)
-                        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
-        if missing or unexpected or shapes:
-            msg = self._mismatch_message(missing, unexpected, shapes, checkpoint, cfg)
-            if self.strict:
-                raise CheckpointMismatchError(msg)
+        msg = load_model_state(model, checkpoint, strict=self.strict,
+                               config=getattr(cfg, 'filename', None),
+                               filename=self._weights_file)
+        if msg:
             warnings.warn(msg + ' (strict=False: loading the keys that fit)')
-        fitting = {k: v for k, v in state.items()
-                   if k in own and getattr(v, 'shape', None) == own[k].shape}
-        model.load_state_dict(fitting, strict=False)
-
-    @staticmethod
-    def _mismatch_message(missing: List[str], unexpected: List[str], shapes: List[str],
-                          checkpoint: dict, cfg: Optional[Config]) -> str:
-
-        def some(keys: List[str], n: int = 8) -> str:
-            more = f', ... ({len(keys) - n} more)' if len(keys) > n else ''
-            return ', '.join(keys[:n]) + more
-
-        lines = ['the checkpoint does not fit the model built from the config '
-                 f'{getattr(cfg, "filename", None) or "(given as a dict)"}:']
-        if missing:
-            lines.append(f'  {len(missing)} model keys missing from the checkpoint: '
-                         f'{some(missing)}')
-        if unexpected:
-            lines.append(f'  {len(unexpected)} checkpoint keys the model does not have: '
-                         f'{some(unexpected)}')
-        if shapes:
-            lines.append(f'  {len(shapes)} keys with other shapes: {some(shapes, 4)}')
-        meta = checkpoint.get('meta') or {}
-        if isinstance(meta, dict) and meta.get('experiment_name'):
-            lines.append(f'  the checkpoint was saved by the run {meta["experiment_name"]!r}')
-        lines.append('  Use the config the checkpoint was trained with (an official CRIS '
-                     'checkpoint needs tools/model_converters/cris2mmris.py first).')
-        return '\n'.join(lines)
 
     def _init_pipeline(self, cfg: Config) -> Compose:
         """The test pipeline without annotation loading, reading paths or arrays."""

@@ -4,6 +4,7 @@ import torch.nn as nn
 
 from mmris.models.backbones import CLIPImageEncoder
 from mmris.models.text_encoders import CLIPTextEncoder
+from mmris.models.utils import PretrainedMismatchError
 
 RESNET = dict(layers=[1, 1, 1, 1], width=16, heads=4, output_dim=32)
 VIT = dict(layers=3, width=32, heads=4, patch_size=16, output_dim=24)
@@ -158,7 +159,9 @@ def test_pretrained_errors(tmp_path):
     state['visual.extra.weight'] = torch.zeros(1)
     path = str(tmp_path / 'bad.pt')
     torch.save(state, path)
-    with pytest.raises(KeyError, match=r'layer1\.0\.conv1\.weight.*extra\.weight'):
+    with pytest.raises(PretrainedMismatchError,
+                       match=r'(?s)bad\.pt does not fit the CLIP image encoder.*missing from '
+                       r'the file: layer1\.0\.conv1\.weight\n.*does not have: extra\.weight'):
         CLIPImageEncoder(RESNET, pretrained=path).init_weights()
 
 

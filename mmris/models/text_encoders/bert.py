@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
+from ..utils.pretrained import check_pretrained
 from ..utils.text_features import TextFeatures
 from ..utils.truncation import TruncationStats
 
@@ -44,6 +45,15 @@ def build_bert_tokenizer(model_dir: str):
         with open(cfg_file) as f:
             lower = json.load(f).get('do_lower_case', True)
     return tf.BertTokenizerFast(vocab, do_lower_case=lower)  # 1st argument: the vocab file
+
+
+def _weights_file(model_dir: str) -> str:
+    """The weights file of a Hugging Face directory (the directory if none is known)."""
+    for name in ('model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json',
+                 'pytorch_model.bin.index.json'):
+        if osp.isfile(osp.join(model_dir, name)):
+            return osp.join(model_dir, name)
+    return model_dir
 
 
 def convert_bert(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
@@ -87,7 +97,8 @@ class BERTTextEncoder(BaseModule):
             Defaults to ``'keep_sep'``.
         sentence (str): Sentence vector: 'cls' (last hidden state of [CLS]) or 'mean'
             (mean of the non-padding tokens). Defaults to 'cls'.
-        load_weights (bool): Load the directory's weights in :meth:`init_weights`; False
+        load_weights (bool): Load the directory's weights in :meth:`init_weights`, all of
+            them (see :attr:`NOT_IN_ENCODER`) or a ``PretrainedMismatchError``; False
             keeps a random init (architecture and vocabulary still from the directory).
             Defaults to True.
         run_layers (bool): ``forward`` runs the Transformer layers. False: its words are
@@ -95,6 +106,11 @@ class BERTTextEncoder(BaseModule):
             runs them (MagNet's ``SwinFusion(text_stages=...)``). Defaults to True.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
+    #: keys a BERT checkpoint may hold that the encoder does not use (``re.match``): the
+    #: pooler, the pre-training heads (MLM / NSP) and the id buffers
+    NOT_IN_ENCODER = (r'pooler\.', r'cls\.', r'.*position_ids$', r'.*token_type_ids$')
+    #: keys of the encoder a checkpoint may lack: the id buffers (computed)
+    NOT_IN_FILE = (r'.*position_ids$', r'.*token_type_ids$')
 
     def __init__(self,
                  pretrained: str,
@@ -134,13 +150,31 @@ class BERTTextEncoder(BaseModule):
         return len(self.bert.encoder.layer)
 
     def init_weights(self) -> None:
-        """Load the directory's BERT weights (the pooler, if any, is ignored)."""
+        """Load the directory's BERT weights: every tensor of the encoder must be in the
+        file with its shape; the file may hold :attr:`NOT_IN_ENCODER` besides (the pooler
+        and the pre-training heads). Otherwise a ``PretrainedMismatchError`` names the file
+        and the keys (transformers would only warn that they were "newly initialized")."""
         if not self.load_weights:
             return
         tf = _transformers()
-        src = tf.BertModel.from_pretrained(self.pretrained, add_pooling_layer=False)
-        missing, unexpected = self.bert.load_state_dict(src.state_dict(), strict=False)
-        print_log(f'BERTTextEncoder: weights from {self.pretrained}; missing {missing}',
+        verbosity = tf.logging.get_verbosity()
+        tf.logging.set_verbosity_error()  # its "newly initialized" warning: reported below
+        try:
+            src, info = tf.BertModel.from_pretrained(
+                self.pretrained, add_pooling_layer=False, output_loading_info=True,
+                ignore_mismatched_sizes=True)
+        finally:
+            tf.logging.set_verbosity(verbosity)
+        own = self.bert.state_dict()
+        shapes = [f'{k}: checkpoint {tuple(a)}, model {tuple(b)}'
+                  for k, a, b in info.get('mismatched_keys', ())]
+        note = check_pretrained(
+            info['missing_keys'], info['unexpected_keys'], _weights_file(self.pretrained),
+            'BERT text encoder', len(own), shapes, self.NOT_IN_FILE, self.NOT_IN_ENCODER)
+        self.bert.load_state_dict(src.state_dict())
+        loaded = len(own) - len(info['missing_keys'])
+        print_log(f'BERT text encoder: loaded {loaded} of its {len(own)} tensors from '
+                  f'{_weights_file(self.pretrained)}' + (f'; {note}' if note else ''),
                   logger='current')
 
     def count_tokens(self, texts: Sequence[str]) -> List[int]:

@@ -10,7 +10,8 @@ from open_clip.transformer import QuickGELU, TextTransformer
 from torch import Tensor
 
 from mmris.registry import MODELS
-from ..utils.clip_checkpoint import load_clip_state_dict, load_tower, text_tower_state
+from ..utils.clip_checkpoint import load_clip_state_dict, text_tower_state
+from ..utils.pretrained import load_pretrained
 from ..utils.text_features import TextFeatures
 from ..utils.truncation import TruncationStats
 
@@ -85,7 +86,7 @@ class CLIPTextEncoder(BaseModule):
             state = text_tower_state(load_clip_state_dict(self.pretrained))
             if 'positional_embedding' in state:
                 state['positional_embedding'] = state['positional_embedding'][:self.word_len]
-            load_tower(self.text, state, self.pretrained)
+            load_pretrained(self.text, state, self.pretrained, 'CLIP text encoder')
 
     def _encode(self, texts: Sequence[str]) -> List[List[int]]:
         tok = _tokenizer()
