@@ -177,7 +177,8 @@ def load_checkpoint_file(filename: str,
     except (EOFError, RuntimeError) as e:
         text = str(e)
         if isinstance(e, RuntimeError) and not any(
-                s in text for s in ('PytorchStreamReader', 'zip archive', 'file is corrupted')):
+                s in text for s in ('PytorchStreamReader', 'zip archive', 'file is corrupted',
+                                   'inline_container', 'hasRecord')):
             raise
         raise CheckpointReadError(
             f'{filename} ({size} bytes) is truncated or not a torch.save file: '

@@ -183,3 +183,125 @@ def test_text_cut_is_cris_rule():
     assert enc.count_tokens(texts) == [len(tok.encode(t)) + 2 for t in texts]
     c = enc.truncation_stats.counts['eval']
     assert c['seen'] == 3 and c['cut'] == 2 and c['longest'] == max(enc.count_tokens(texts))
+
+
+# An OpenAI-style CLIP as open_clip builds it (embed_dim 32, 64 x 64 images, 8 tokens)
+OC_TEXT = dict(context_length=8, vocab_size=100, width=32, heads=4, layers=1)
+OC_VISION = {
+    'resnet': (dict(layers=(1, 1, 1, 1), width=16, head_width=128, image_size=64),
+               dict(layers=[1, 1, 1, 1], width=16, heads=4, output_dim=32, image_size=64)),
+    'vit': (dict(layers=2, width=32, head_width=8, patch_size=16, image_size=64),
+            dict(layers=2, width=32, heads=4, patch_size=16, output_dim=32, image_size=64)),
+}
+
+
+def _traced_open_clip(tmp_path, tower, half=True, script=False):
+    """torch.jit.trace + save of open_clip's CLIP: the layout of OpenAI's released files
+    (fp16 weights like theirs); or torch.jit.script."""
+    import warnings
+
+    from open_clip.model import CLIP
+    torch.manual_seed(0)
+    model = CLIP(embed_dim=32, vision_cfg=OC_VISION[tower][0], text_cfg=OC_TEXT,
+                 quick_gelu=True).eval()
+    dtype = torch.float16 if half else torch.float32
+    model.to(dtype)
+    path = str(tmp_path / f'{tower}.pt')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        traced = torch.jit.script(model) if script else torch.jit.trace(
+            model, (torch.randn(1, 3, 64, 64, dtype=dtype), torch.zeros(1, 8, dtype=torch.long)),
+            check_trace=False)
+        torch.jit.save(traced, path)
+    return path
+
+
+@pytest.mark.parametrize('tower,script', [('resnet', False), ('vit', False), ('vit', True)])
+def test_openai_archive_read_as_data(tmp_path, monkeypatch, tower, script):
+    """The reader gives exactly torch.jit.load(path).state_dict(), without torch.jit.load, and
+    the towers load from the archive as before."""
+    import re
+    import zipfile
+
+    from mmris.models.utils import load_clip_state_dict
+    from mmris.utils.torchscript import load_torchscript_state_dict
+    path = _traced_open_clip(tmp_path, tower, script=script)
+    expected = torch.jit.load(path, map_location='cpu').state_dict()
+    assert any(k.endswith('running_mean') for k in expected) == (tower == 'resnet')
+
+    def no_jit(*args, **kwargs):
+        raise AssertionError('torch.jit.load was called')
+    monkeypatch.setattr(torch.jit, 'load', no_jit)
+    got = load_torchscript_state_dict(path)
+    assert list(got) == list(expected)
+    for k, v in expected.items():
+        assert got[k].dtype == v.dtype and torch.equal(got[k], v), k
+    assert {v.dtype for v in got.values()} >= {torch.float16}
+    assert list(load_clip_state_dict(path)) == list(expected)
+    # archives whose code has no __buffers__ lines (older torch): the other tensors are buffers
+    old = str(tmp_path / 'old.pt')
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, 'w') as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, re.sub(rb'  __buffers__ = \[.*\]\n', b'', data)
+                         if info.filename.endswith('.py') else data)
+    assert list(load_torchscript_state_dict(old)) == list(expected)
+
+    image = CLIPImageEncoder(OC_VISION[tower][1], pretrained=path)
+    text = CLIPTextEncoder(dict(width=32, heads=4, layers=1, output_dim=32), word_len=6,
+                           vocab_size=100, pretrained=path)
+    image.init_weights()
+    text.init_weights()
+    loaded = 0
+    for part, prefix, state in ((image.visual, 'visual.', expected), (text.text, '', expected)):
+        for k, v in part.state_dict().items():
+            if prefix + k in state:
+                want = state[prefix + k]
+                want = want[:6] if k == 'positional_embedding' and not prefix else want
+                assert torch.equal(v, want.to(v.dtype)), k
+                loaded += 1
+    assert loaded == len([k for k in expected if k not in ('logit_scale', 'attn_mask')])
+
+
+@pytest.mark.parametrize('payload', ['posix.system', 'builtins.eval'])
+def test_hostile_openai_archive_is_refused(tmp_path, payload):
+    """A data.pkl naming a global whose call creates a file: refused, nothing runs."""
+    import pickle
+    import zipfile
+
+    from mmris.utils import UnsafeCheckpointError
+    good = _traced_open_clip(tmp_path, 'vit', half=False)
+    flag = tmp_path / 'pwned'
+    module, name = payload.split('.')
+    arg = f'touch {flag}' if name == 'system' else f'open({str(flag)!r}, "w")'
+    evil = (f'c{module}\n{name}\n(' .encode() + pickle.dumps(arg, protocol=0)[:-1]
+            + b'tR.')
+    bad = str(tmp_path / 'ViT-B-16.pt')
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, 'w') as dst:
+        for info in src.infolist():
+            data = evil if info.filename.endswith('/data.pkl') else src.read(info)
+            dst.writestr(info, data)
+    image = CLIPImageEncoder(OC_VISION['vit'][1], pretrained=bad)
+    with pytest.raises(UnsafeCheckpointError, match=rf'ViT-B-16\.pt: refused .*{payload}') as e:
+        image.init_weights()
+    assert 'never loads its code' in str(e.value)
+    assert not flag.exists()
+
+
+def test_zip_that_is_no_archive(tmp_path):
+    import zipfile
+
+    from mmris.models.utils import load_clip_state_dict
+    from mmris.utils import CheckpointReadError
+    no_pkl = str(tmp_path / 'RN50.pt')  # TorchScript layout without data.pkl
+    with zipfile.ZipFile(no_pkl, 'w') as z:
+        z.writestr('RN50/code/__torch__/model.py', 'class CLIP(Module): pass\n')
+        z.writestr('RN50/constants.pkl', b'')
+    with pytest.raises(CheckpointReadError, match=r'RN50\.pt is not a TorchScript archive'):
+        load_clip_state_dict(no_pkl)
+    for i, name in enumerate(['notes.txt', 'notes/notes.txt']):  # zips of something else
+        other = str(tmp_path / f'notes{i}.pt')
+        with zipfile.ZipFile(other, 'w') as z:
+            z.writestr(name, 'hello')
+        with pytest.raises(CheckpointReadError, match=rf'notes{i}\.pt .*not a torch.save file'):
+            load_clip_state_dict(other)

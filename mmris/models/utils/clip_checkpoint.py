@@ -1,30 +1,26 @@
 """Reading CLIP weights from a local OpenAI (TorchScript) or open_clip checkpoint file."""
 import os.path as osp
-import zipfile
 from typing import Dict
 
-import torch
 from torch import Tensor
 
-# entries of OpenAI's files that are not weights of either tower
-_NOT_TOWER = ('logit_scale', 'logit_bias', 'input_resolution', 'context_length', 'vocab_size')
+from mmris.utils.checkpoint import load_checkpoint_file
+from mmris.utils.torchscript import is_torchscript_archive, load_torchscript_state_dict
 
-
-def _is_torchscript(path: str) -> bool:
-    """A TorchScript archive is a zip holding ``constants.pkl`` and a ``code/`` folder."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        return any(n.endswith('constants.pkl') or '/code/' in n for n in z.namelist())
+# entries of OpenAI's files that are not weights of either tower (attn_mask: the causal mask,
+# a buffer computed at build time that open_clip's traced CLIP models hold)
+_NOT_TOWER = ('logit_scale', 'logit_bias', 'input_resolution', 'context_length', 'vocab_size',
+              'attn_mask')
 
 
 def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
     """Load the state dict of a whole CLIP model from a local file; nothing is downloaded.
 
-    OpenAI's released files are TorchScript archives: only those are opened with
-    ``torch.jit.load(map_location='cpu')``. Any other file is read with
-    ``torch.load(weights_only=True)``; a ``state_dict`` / ``model`` wrapper and a
-    ``module.`` prefix are removed.
+    OpenAI's released files are TorchScript archives: their tensors are read as data by
+    :func:`~mmris.utils.torchscript.load_torchscript_state_dict` (the archive's code is never
+    loaded; the keys are those of ``torch.jit.load(path).state_dict()``). Any other file is read
+    by :func:`~mmris.utils.load_checkpoint_file` (``torch.load(weights_only=True)``); a
+    ``state_dict`` / ``model`` wrapper and a ``module.`` prefix are removed.
 
     Args:
         path (str): The checkpoint file.
@@ -34,15 +30,17 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
+        UnsafeCheckpointError: If the file names a global that is not allowed.
+        CheckpointReadError: If the file is empty, truncated or not a checkpoint.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'CLIP checkpoint not found: {path} (docs/pretrained.md: '
                                 'where to download each CLIP file and where the configs '
                                 'expect it)')
-    if _is_torchscript(path):
-        state = torch.jit.load(path, map_location='cpu').state_dict()
+    if is_torchscript_archive(path):
+        state = load_torchscript_state_dict(path)
     else:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = load_checkpoint_file(path, map_location='cpu')
     for wrapper in ('state_dict', 'model'):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
