@@ -15,6 +15,7 @@ Then open http://127.0.0.1:7860 (``--host 0.0.0.0`` serves other machines too).
 import logging
 import os
 import os.path as osp
+import shutil
 import tempfile
 import time
 from argparse import ArgumentParser, Namespace
@@ -82,6 +83,7 @@ class Segmenter:
         self.models = dict(models)
         self.device = device
         self._inferencers = {}
+        self._last_dir = None  # the previous request's files (Gradio has copied them)
 
     def inferencer(self, label: str):
         from mmris.apis import RISInferencer
@@ -117,7 +119,9 @@ class Segmenter:
             return [], [], f'**Too many sentences** ({len(texts)}): at most {MAX_SENTENCES}.'
         try:
             inferencer = self.inferencer(label)
-            out_dir = tempfile.mkdtemp(prefix='mmris_web_')
+            if self._last_dir:
+                shutil.rmtree(self._last_dir, ignore_errors=True)
+            out_dir = self._last_dir = tempfile.mkdtemp(prefix='mmris_web_')
             start = time.perf_counter()
             result = inferencer(image, texts, batch_size=min(len(texts), 8),
                                 out_dir=out_dir)
