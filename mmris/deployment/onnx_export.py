@@ -108,11 +108,12 @@ def export_onnx(model: nn.Module,
                 metadata: Optional[Dict[str, str]] = None) -> List[str]:
     """Export ``model`` (a ReferringEncoderDecoder, on CPU) to ``out_file``, batch dynamic.
 
-    TorchScript-based ``torch.onnx.export(dynamo=False)``: the models' Python loops over
-    level shapes and the tokenizer-free text path trace to static graphs with a dynamic
-    batch; the torch.export-based exporter (the default since torch 2.9) needs the
-    separate ``onnxscript`` package and was not used (docs/deploy.md). On CPU, mmcv's
-    ``MultiScaleDeformableAttention`` runs (and so traces) its pure-PyTorch function.
+    TorchScript-based ``torch.onnx.export(dynamo=False)`` under :func:`trace_patches`: the
+    models' Python loops over level shapes trace to static graphs with a dynamic batch. The
+    torch.export-based exporter (the default since torch 2.9) needs ``onnxscript`` and fails
+    on MagNet (an assert of mmcv's deformable attention) and LAVT (docs/deploy.md). On CPU,
+    mmcv's ``MultiScaleDeformableAttention`` runs (and so traces) its pure-PyTorch
+    function.
 
     Args:
         model (nn.Module): The segmentor.
@@ -154,5 +155,5 @@ def export_onnx(model: nn.Module,
     return [i.name for i in proto.graph.input]
 
 
-__all__ = ['RISTensorModel', 'tokenize', 'example_inputs', 'export_onnx', 'DEFAULT_OPSET',
-           'INPUT_NAMES']
+__all__ = ['RISTensorModel', 'tokenize', 'example_inputs', 'export_onnx', 'trace_patches',
+           'DEFAULT_OPSET', 'INPUT_NAMES']
