@@ -10,6 +10,8 @@ Examples:
     # a model picker: the first model plus every --model CONFIG=CHECKPOINT
     python demo/web_demo.py CONFIG CHECKPOINT \\
         --model configs/lavt/lavt_swin-b_8xb4-40e_refcoco-480.py=lavt_refcoco.pth --port 7861
+    # ... plus every training run under work_dirs (its saved config, its last checkpoint)
+    python demo/web_demo.py CONFIG CHECKPOINT --scan work_dirs
 Then open http://127.0.0.1:7860 (``--host 0.0.0.0`` serves other machines too).
 """
 import logging
@@ -39,6 +41,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
         '--model', action='append', default=[], metavar='CONFIG=CHECKPOINT',
         help='another model for the picker (repeat for more); the page offers every model '
         'given, named after its config')
+    parser.add_argument(
+        '--scan', metavar='WORK_DIRS',
+        help='also offer every training run under this folder (e.g. work_dirs): each '
+        '<run>/<run>.py config that the runner saved, with the checkpoint named in '
+        '<run>/last_checkpoint (else its newest .pth)')
     parser.add_argument('--port', type=int, default=7860, help='port (default 7860)')
     parser.add_argument('--host', default='127.0.0.1',
                         help='address to listen on (default 127.0.0.1: this machine only)')
@@ -50,13 +57,44 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
         if not sep or not config or not checkpoint:
             parser.error(f'--model takes CONFIG=CHECKPOINT, got {spec!r}')
         pairs.append((config, checkpoint))
+    if args.scan:
+        if not osp.isdir(args.scan):
+            parser.error(f'--scan: no such folder: {args.scan!r}')
+        pairs += scan_runs(args.scan)
     for config, checkpoint in pairs:
         if config.endswith('.py') and not osp.isfile(config):
             parser.error(f'no such config file: {config!r}')
         if not osp.isfile(checkpoint):
             parser.error(f'no such checkpoint file: {checkpoint!r} (for {config})')
-    args.models = model_table(pairs)
+    args.models = model_table(list(dict.fromkeys(pairs)))
     return args
+
+
+def scan_runs(root: str) -> List[Tuple[str, str]]:
+    """(config, checkpoint) of each training run under ``root`` that has both: the config
+    the runner saved as ``<run>/<run>.py`` and the checkpoint ``<run>/last_checkpoint``
+    names (else the newest ``*.pth`` of the run)."""
+    import glob
+    found = []
+    for run in sorted(os.listdir(root)):
+        run_dir = osp.join(root, run)
+        config = osp.join(run_dir, f'{run}.py')
+        if not osp.isfile(config):
+            continue
+        checkpoint = None
+        last = osp.join(run_dir, 'last_checkpoint')
+        if osp.isfile(last):
+            with open(last) as f:
+                named = f.read().strip()
+            named = named if osp.isabs(named) or osp.isfile(named) \
+                else osp.join(run_dir, osp.basename(named))
+            checkpoint = named if osp.isfile(named) else None
+        if checkpoint is None:
+            weights = sorted(glob.glob(osp.join(run_dir, '*.pth')), key=osp.getmtime)
+            checkpoint = weights[-1] if weights else None
+        if checkpoint:
+            found.append((config, checkpoint))
+    return found
 
 
 def model_table(pairs: Sequence[Tuple[str, str]]) -> Dict[str, Tuple[str, str]]:

@@ -88,6 +88,24 @@ def test_arguments(tiny_checkpoint, tmp_path):
                                  'cris_tiny_1xb16-10e_toy-128 (other.pth)']
     assert args.models['cris_tiny_1xb16-10e_toy-128 (other.pth)'] == (TINY_CONFIG, other)
     assert args.port == 7999 and args.host == '127.0.0.1'
+    # --scan: the runs of a work_dirs folder (the runner's saved config + last checkpoint)
+    from mmengine.config import Config
+    for run, ckpts in (('run_a', ['epoch_1.pth', 'epoch_2.pth']), ('run_b', ['iter_5.pth']),
+                       ('no_weights', [])):
+        run_dir = tmp_path / 'work_dirs' / run
+        run_dir.mkdir(parents=True)
+        Config.fromfile(TINY_CONFIG).dump(str(run_dir / f'{run}.py'))
+        for name in ckpts:
+            shutil.copyfile(tiny_checkpoint, run_dir / name)
+    (tmp_path / 'work_dirs' / 'run_a' / 'last_checkpoint').write_text(
+        str(tmp_path / 'work_dirs' / 'run_a' / 'epoch_1.pth'))
+    args = demo.parse_args([TINY_CONFIG, tiny_checkpoint, '--scan',
+                            str(tmp_path / 'work_dirs')])
+    assert list(args.models) == ['cris_tiny_1xb16-10e_toy-128', 'run_a', 'run_b']
+    assert args.models['run_a'][1].endswith('run_a/epoch_1.pth')  # last_checkpoint's
+    assert args.models['run_b'][1].endswith('run_b/iter_5.pth')
+    with pytest.raises(SystemExit):
+        demo.parse_args([TINY_CONFIG, tiny_checkpoint, '--scan', str(tmp_path / 'nope')])
     with pytest.raises(SystemExit):
         demo.parse_args([TINY_CONFIG, str(tmp_path / 'missing.pth')])
     with pytest.raises(SystemExit):
