@@ -166,6 +166,8 @@ class RISInferencer(BaseInferencer):
             raise ValueError(f"backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
         if (backend == 'onnxruntime') != (onnx_file is not None):
             raise ValueError("give onnx_file with backend='onnxruntime' (and only then)")
+        if onnx_file is not None and not osp.isfile(onnx_file):
+            raise FileNotFoundError(f'no such ONNX file: {onnx_file!r}')
         self.backend = backend
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'no such checkpoint file: {weights!r}')
