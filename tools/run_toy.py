@@ -13,9 +13,9 @@ import os.path as osp
 import time
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 from mmris.datasets.toy import TOY_BERT_DIR, generate_toy_refer, write_toy_bert
+from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -66,7 +66,7 @@ def main() -> None:
 
     print(f'==> training {name} (work dir {work_dir})')
     start = time.time()
-    runner = Runner.from_cfg(cfg)
+    runner = RISRunner.from_cfg(cfg)
     runner.train()
     train_min = (time.time() - start) / 60
     ckpt = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
@@ -85,7 +85,7 @@ def main() -> None:
     # a visualizer of its own (the training runner's is a named singleton with its own dir)
     test_cfg.visualizer.name = f'{name}_val_{stamp}'
     test_cfg.visualizer.save_dir = osp.join(work_dir, 'val_vis')
-    test_runner = Runner.from_cfg(test_cfg)
+    test_runner = RISRunner.from_cfg(test_cfg)
     metrics = test_runner.test()
     vis_dir = osp.join(work_dir, 'val_vis', 'vis_data', 'vis_image')
 

@@ -2,15 +2,15 @@
 
 Examples:
     python tools/test.py configs/cris/cris_tiny_1xb16-10e_toy-128.py work_dirs/cris_tiny_1xb16-10e_toy-128/epoch_10.pth
-    bash tools/dist_test.sh CONFIG CHECKPOINT 8 --show-dir vis --out results.pkl
+    bash tools/dist_test.sh CONFIG CHECKPOINT 8 --show-dir vis --out results.jsonl.gz
 """
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
+from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime, teardown_runtime
 
 
@@ -20,8 +20,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
     parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint whose keys or shapes do not all fit the model (the keys that '
+        'fit are loaded, the summary of the others is logged); by default a mismatch is an '
+        'error before anything is scored')
+    parser.add_argument(
         '--out', type=str,
-        help='dump the predictions (data samples with masks) to this pickle file')
+        help='write one record per sentence (ids, sentence, intersection, union, predicted '
+        'mask as COCO RLE) to this JSON-lines file, gzip-compressed when it ends with .gz; '
+        'read it with mmris.evaluation.load_results (format: docs/train_test.md)')
+    parser.add_argument(
+        '--out-logits', action='store_true',
+        help='also store the logits in the --out file (float16; large: ~0.3-0.6 MB per '
+        '640 x 480 sentence)')
     parser.add_argument(
         '--show-dir',
         help='directory where a drawing of every test sample (ground truth | prediction, with '
@@ -61,6 +72,17 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def results_evaluator(cfg: Config, args: argparse.Namespace) -> list:
+    """``test_evaluator`` with the writer of the ``--out`` results file appended."""
+    from mmris.evaluation import add_results_writer
+    dataset = cfg.test_dataloader.dataset
+    header = dict(
+        config=args.config, checkpoint=args.checkpoint, cfg_options=args.cfg_options,
+        dataset={k: dataset.get(k) for k in ('type', 'data_root', 'ann_file', 'split_file',
+                                             'split', 'text_mode') if k in dataset})
+    return add_results_writer(cfg.test_evaluator, args.out, args.out_logits, header)
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -75,18 +97,20 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    if args.non_strict:
+        cfg.load_strict = False
     # Testing needs no training loop, but mmengine's `runner.iter` (which the visualization
     # hook reads) builds it, training data included, when the config has one.
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.out is not None:
-        cfg.test_evaluator = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
-            else [cfg.test_evaluator]
-        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+        cfg.test_evaluator = results_evaluator(cfg, args)
+    elif args.out_logits:
+        raise SystemExit('--out-logits needs --out FILE')
 
     setup_runtime(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = RISRunner.from_cfg(cfg)
     runner.test()
     teardown_runtime()
 

@@ -11,8 +11,8 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
+from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime, teardown_runtime
 
 
@@ -24,6 +24,11 @@ def parse_args() -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in the work dir '
         'when no path is given')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='let `load_from` load a checkpoint whose keys or shapes do not all fit the model '
+        '(the summary is logged); by default a mismatch is an error before training. '
+        '--resume is always strict')
     parser.add_argument(
         '--amp', action='store_true', default=False,
         help='enable automatic mixed precision training (GPU)')
@@ -42,6 +47,40 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+SHORT_RUN = ('--cfg-options train_cfg.max_epochs=1 train_cfg.val_interval=1 '
+             'train_dataloader.dataset.indices=64 val_dataloader.dataset.indices=16')
+
+
+def enable_auto_scale_lr(cfg: Config, config_file: str) -> None:
+    """Turn on mmengine's linear lr scaling, which needs ``auto_scale_lr.base_batch_size``
+    (the total batch the config's lr was tuned for)."""
+    auto = cfg.get('auto_scale_lr') or {}
+    if not auto.get('base_batch_size'):
+        raise SystemExit(
+            f'--auto-scale-lr: {config_file} has no auto_scale_lr.base_batch_size, the total '
+            'batch (GPUs x batch per GPU, `{gpus}xb{batch}` in config names) its learning '
+            'rate was tuned for, so there is nothing to scale from. Add '
+            '`auto_scale_lr = dict(enable=False, base_batch_size=N)` to the config or give '
+            '--cfg-options auto_scale_lr.base_batch_size=N.')
+    cfg.auto_scale_lr = dict(auto, enable=True)
+
+
+def check_loop_options(cfg: Config, config_file: str) -> None:
+    """Name the mistake of giving an epoch-based loop ``max_iters`` (mmengine fails with
+    "unexpected keyword argument")."""
+    train_cfg = cfg.get('train_cfg') or {}
+    kind = train_cfg.get('type', '')
+    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    epoch_based = kind.endswith('EpochBasedTrainLoop') or (not kind and
+                                                          train_cfg.get('by_epoch', False))
+    if epoch_based and 'max_iters' in train_cfg:
+        raise SystemExit(
+            f'train_cfg.max_iters: {config_file} trains with an epoch-based loop '
+            f'({kind or "by_epoch=True"}), which counts epochs, not iterations. For a short '
+            f'run shorten the epochs instead, e.g. {SHORT_RUN} (docs/train_test.md, "Short '
+            'runs").')
 
 
 def main() -> None:
@@ -76,11 +115,15 @@ def main() -> None:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    check_loop_options(cfg, args.config)
+    if args.non_strict:
+        cfg.load_strict = False
+
     if args.auto_scale_lr:
-        cfg.setdefault('auto_scale_lr', {})['enable'] = True
+        enable_auto_scale_lr(cfg, args.config)
 
     setup_runtime(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = RISRunner.from_cfg(cfg)
     runner.train()
     teardown_runtime()
 

@@ -8,7 +8,12 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='RISLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True)
+# Logs once per run how many sentences the text encoder cut to its word_len.
+custom_hooks = [dict(type='TextTruncationHook')]
 log_level = 'INFO'
 load_from = None
+# a checkpoint (load_from, tools/test.py) whose keys or shapes do not fit the model is an
+# error (mmris.engine.RISRunner); False (--non-strict) loads the keys that fit and logs the rest
+load_strict = True
 resume = False
 tta_model = None

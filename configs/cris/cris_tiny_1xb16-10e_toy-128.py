@@ -30,4 +30,6 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)
+# the lr above is for one process of 16 images (`tools/train.py --auto-scale-lr`)
+auto_scale_lr = dict(enable=False, base_batch_size=16)
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1))

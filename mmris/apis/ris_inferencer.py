@@ -3,6 +3,7 @@ import copy
 import difflib
 import os.path as osp
 import re
+import reprlib
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -21,6 +22,7 @@ from mmseg.structures import SegDataSample
 from rich.progress import track
 
 from mmris.registry import INFERENCERS, TRANSFORMS
+from mmris.utils.state_dict import CheckpointMismatchError, load_model_state
 from mmris.visualization import ris_file_stem
 
 __all__ = ['RISInferencer', 'CheckpointMismatchError', 'load_ris_image']
@@ -33,10 +35,6 @@ TextsType = Union[str, Sequence[str], Sequence[Union[str, Sequence[str]]], None]
 _DROPPED = ('LoadReferAnnotation', 'LoadAnnotations', 'LoadDepthAnnotation',
             'LoadImageFromFile', 'LoadImageFromNDArray', 'InferencerLoader')
 _LOADERS = ('LoadImageFromFile', 'LoadImageFromNDArray', 'InferencerLoader')
-
-
-class CheckpointMismatchError(ValueError):
-    """The checkpoint's weights do not fit the model the config builds."""
 
 
 def load_ris_image(img: ImageType, name: str = 'image') -> np.ndarray:
@@ -81,12 +79,51 @@ def load_ris_image(img: ImageType, name: str = 'image') -> np.ndarray:
         raise ValueError(f'{name}: an image array must be H x W, H x W x 1, H x W x 3 or '
                          f'H x W x 4 (BGR order), got shape {tuple(img.shape)}')
     if img.dtype != np.uint8:
-        if img.dtype == bool or not np.issubdtype(img.dtype, np.number) \
-                or img.min() < 0 or img.max() > 255:
-            raise ValueError(f'{name}: an image array must hold values in 0..255 '
-                             f'(uint8), got dtype {img.dtype}')
-        img = img.astype(np.uint8)
+        img = _to_uint8(img, name)
     return np.ascontiguousarray(img)
+
+
+def _to_uint8(img: np.ndarray, name: str) -> np.ndarray:
+    """An integer or float image array holding 0..255 values -> uint8 (floats rounded).
+
+    A float array whose values all lie in [0, 1] (and are not all 0) is refused: it is
+    most likely a 0..1 image, which read as 0..255 would be almost black.
+    """
+    if img.dtype == bool or not (np.issubdtype(img.dtype, np.integer)
+                                 or np.issubdtype(img.dtype, np.floating)):
+        raise TypeError(f'{name}: an image array must be uint8 (or an integer / float array '
+                        f'holding 0..255 values), got dtype {img.dtype}')
+    if np.issubdtype(img.dtype, np.floating) and not np.isfinite(img).all():
+        raise ValueError(f'{name}: the float image array holds NaN or infinite values')
+    low, high = img.min(), img.max()
+    if low < 0 or high > 255:
+        raise ValueError(f'{name}: an image array must hold values in 0..255 (BGR, as '
+                         f'cv2.imread gives), got dtype {img.dtype} with values in '
+                         f'[{low}, {high}]')
+    if np.issubdtype(img.dtype, np.floating):
+        if 0 < high <= 1:
+            raise ValueError(
+                f'{name}: the float image array holds values in [{low}, {high}]: float '
+                'arrays are read as 0..255, so this one looks like a 0..1 image; pass '
+                '(img * 255).round().astype(np.uint8), or a uint8 array')
+        img = np.rint(img)
+    return img.astype(np.uint8)
+
+
+def _check_texts(texts: Any) -> None:
+    """``texts`` must be None, a str, or a list / tuple of str or of lists of str."""
+    if texts is None or isinstance(texts, str):
+        return
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(f'texts: expected a str or a list of str, got '
+                        f'{type(texts).__name__} {reprlib.repr(texts)}')
+    for i, item in enumerate(texts):
+        inner = enumerate(item) if isinstance(item, (list, tuple)) else [(None, item)]
+        for j, text in inner:
+            if not isinstance(text, str):
+                where = f'texts[{i}]' + ('' if j is None else f'[{j}]')
+                raise TypeError(f'{where}: expected a str, got {type(text).__name__} '
+                                f'{reprlib.repr(text)}')
 
 
 class _LoadRISInput:
@@ -169,6 +206,7 @@ class RISInferencer(BaseInferencer):
         if onnx_file is not None and not osp.isfile(onnx_file):
             raise FileNotFoundError(f'no such ONNX file: {onnx_file!r}')
         self.backend = backend
+        self._weights_file = weights  # named in the mismatch message
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'no such checkpoint file: {weights!r}')
         if isinstance(model, str) and not osp.isfile(model) and model.endswith('.py'):
@@ -228,47 +266,11 @@ class RISInferencer(BaseInferencer):
                 return
             warnings.warn('No checkpoint given: the model predicts with random weights.')
             return
-        state = checkpoint.get('state_dict', checkpoint)
-        state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
-        own = model.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = sorted(f'{k}: checkpoint {tuple(state[k].shape)}, model '
-                        f'{tuple(own[k].shape)}' for k in set(own) & set(state)
-                        if hasattr(state[k], 'shape') and state[k].shape != own[k].shape)
-        if missing or unexpected or shapes:
-            msg = self._mismatch_message(missing, unexpected, shapes, checkpoint, cfg)
-            if self.strict:
-                raise CheckpointMismatchError(msg)
+        msg = load_model_state(model, checkpoint, strict=self.strict,
+                               config=getattr(cfg, 'filename', None),
+                               filename=self._weights_file)
+        if msg:
             warnings.warn(msg + ' (strict=False: loading the keys that fit)')
-        fitting = {k: v for k, v in state.items()
-                   if k in own and getattr(v, 'shape', None) == own[k].shape}
-        model.load_state_dict(fitting, strict=False)
-
-    @staticmethod
-    def _mismatch_message(missing: List[str], unexpected: List[str], shapes: List[str],
-                          checkpoint: dict, cfg: Optional[Config]) -> str:
-
-        def some(keys: List[str], n: int = 8) -> str:
-            more = f', ... ({len(keys) - n} more)' if len(keys) > n else ''
-            return ', '.join(keys[:n]) + more
-
-        lines = ['the checkpoint does not fit the model built from the config '
-                 f'{getattr(cfg, "filename", None) or "(given as a dict)"}:']
-        if missing:
-            lines.append(f'  {len(missing)} model keys missing from the checkpoint: '
-                         f'{some(missing)}')
-        if unexpected:
-            lines.append(f'  {len(unexpected)} checkpoint keys the model does not have: '
-                         f'{some(unexpected)}')
-        if shapes:
-            lines.append(f'  {len(shapes)} keys with other shapes: {some(shapes, 4)}')
-        meta = checkpoint.get('meta') or {}
-        if isinstance(meta, dict) and meta.get('experiment_name'):
-            lines.append(f'  the checkpoint was saved by the run {meta["experiment_name"]!r}')
-        lines.append('  Use the config the checkpoint was trained with (an official CRIS '
-                     'checkpoint needs tools/model_converters/cris2mmris.py first).')
-        return '\n'.join(lines)
 
     def _init_pipeline(self, cfg: Config) -> Compose:
         """The test pipeline without annotation loading, reading paths or arrays."""
@@ -289,6 +291,7 @@ class RISInferencer(BaseInferencer):
     @staticmethod
     def _pair(inputs: Union[ImageType, Sequence], texts: TextsType) -> List[dict]:
         """(image, sentence) pairs from the accepted forms of ``inputs`` and ``texts``."""
+        _check_texts(texts)
         if isinstance(inputs, (str, np.ndarray)):
             if texts is None:
                 raise ValueError('give a sentence: inferencer(image, "the man on the left")')
@@ -309,7 +312,7 @@ class RISInferencer(BaseInferencer):
                     raise ValueError(f'{len(inputs)} images but {len(texts)} sentences: give '
                                      'one sentence (or a list of sentences) per image')
                 images, per_image = inputs, texts
-            per_image = [[t] if isinstance(t, str) or t is None else list(t)
+            per_image = [list(t) if isinstance(t, (list, tuple)) else [t]
                          for t in per_image]
         if not images:
             raise ValueError('no images given')
@@ -332,7 +335,8 @@ class RISInferencer(BaseInferencer):
             for j, text in enumerate(sentences):
                 where = f'sentence {j} of image {i} ({stem})'
                 if not isinstance(text, str):
-                    raise TypeError(f'{where}: expected a str, got {type(text).__name__}')
+                    raise TypeError(f'{where}: expected a str, got {type(text).__name__} '
+                                    f'{reprlib.repr(text)}')
                 if not text.strip():
                     raise ValueError(f'{where} is empty: give the expression to segment')
                 pairs.append(dict(img=img, text=text, name=f'image {i} ({stem})', stem=stem,

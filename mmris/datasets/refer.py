@@ -11,7 +11,6 @@ import gc
 import json
 import logging
 import os.path as osp
-import pickle
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
                     Union)
 
@@ -21,6 +20,7 @@ from mmengine.dataset.base_dataset import force_full_init
 from mmengine.logging import print_log
 
 from mmris.registry import DATASETS
+from mmris.utils.safe_pickle import UnsafePickleError, load_data_pickle
 from .errors import ReferFormatError, ReferSampleError, describe_sample
 
 __all__ = ['ReferDataset', 'GReferDataset', 'load_refs', 'load_instances', 'select_refs',
@@ -49,13 +49,21 @@ def _no_gc() -> Iterator[None]:
 
 
 def _load_pickle(path: str) -> Any:
+    """Unpickle a REFER split file as plain data (no code of the file runs).
+
+    Raises:
+        ReferFormatError: If the file names a global that is not plain data.
+    """
     with open(path, 'rb') as f:
         data = f.read()
     with _no_gc():
         try:
-            return pickle.loads(data)
-        except UnicodeDecodeError:  # a Python 2 pickle with non-ASCII text
-            return pickle.loads(data, encoding='latin1')
+            return load_data_pickle(data)
+        except UnsafePickleError as e:
+            raise ReferFormatError(
+                f'{path} is refused: it names the global {e.global_name}, which a REFER split '
+                f'file (dicts, lists, strings and numbers) never needs and whose unpickling '
+                f'could run code. Nothing from the file was run.') from e
 
 
 def load_refs(split_file: str) -> List[dict]:
@@ -69,7 +77,8 @@ def load_refs(split_file: str) -> List[dict]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
-        ReferFormatError: If it is not a list of refs with the REFER keys.
+        ReferFormatError: If it is not a list of refs with the REFER keys, or if the pickle
+            names a global that is not plain data (it could run code; nothing is run).
     """
     if not osp.isfile(split_file):
         raise FileNotFoundError(f'REFER split file not found: {split_file}')
@@ -79,6 +88,8 @@ def load_refs(split_file: str) -> List[dict]:
                 refs = json.load(f)
         else:
             refs = _load_pickle(split_file)
+    except ReferFormatError:
+        raise
     except Exception as e:  # noqa: BLE001 - every unpickling failure means "not REFER"
         raise ReferFormatError(
             f'{split_file} is not a REFER split file (a pickled list of refs): '
@@ -280,6 +291,10 @@ class ReferDataset(BaseDataset):
                 f'{list(ann_id)}: this is a gRefCOCO file, use GReferDataset')
         return [ann_id], {}
 
+    def _select_refs(self, refs: List[dict]) -> List[dict]:
+        """The refs of ``self.split`` among all the split file's refs."""
+        return select_refs(refs, self.split, self.split_file)
+
     def _sentences(self, ref: dict) -> List[Tuple[int, str]]:
         other = 'raw' if self.text_key == 'sent' else 'sent'
         sents = []
@@ -304,7 +319,7 @@ class ReferDataset(BaseDataset):
         Returns:
             list[dict]: The refs of the split with everything a sample needs.
         """
-        refs = select_refs(load_refs(self.split_file), self.split, self.split_file)
+        refs = self._select_refs(load_refs(self.split_file))
         images, anns = load_instances(self.ann_file)
         img_prefix = self.data_prefix.get('img_path', '')
         data_list = []
@@ -459,11 +474,37 @@ class GReferDataset(ReferDataset):
     (``ann_id == [-1]`` or ``no_target``: empty target). Every sample's info carries
     ``no_target`` (bool), ``ann_id`` as a list, and one segmentation per target object.
 
+    Both annotation releases are read; which one the split file is, is logged and kept in
+    :attr:`release` and ``metainfo['grefcoco_release']``:
+
+    - ``'2023-08-29'``: the re-release (ReLA's README, 2023/08/29) with train, val, testA
+      and testB; val gained single-target expressions that were missing, and some
+      ``ref_id`` / ``sent_id`` were renumbered (training expressions unchanged). ReLA's
+      published numbers are on this release.
+    - ``'2023-06'``: the first release, train and val only (testA / testB were held back):
+      asking it for testA / testB is an error, and its val scores and ids are not
+      comparable with the re-release's.
+
     Args:
         split_file (str): e.g. ``'grefcoco/grefs(unc).json'``.
         split (str): ``'train'``, ``'val'``, ``'testA'``, ``'testB'``.
         **kwargs: As :class:`ReferDataset`.
     """
+
+    release: str = ''
+
+    def _select_refs(self, refs: List[dict]) -> List[dict]:
+        splits = {ref['split'] for ref in refs}
+        self.release = '2023-08-29' if {'testA', 'testB'} <= splits else '2023-06'
+        self._metainfo['grefcoco_release'] = self.release
+        print_log(f'GReferDataset: {self.split_file} is the {self.release} release of '
+                  f'gRefCOCO (splits {sorted(splits)})', logger='current')
+        if self.release == '2023-06' and self.split.startswith('test'):
+            raise ReferFormatError(
+                f'{self.split_file} is the first gRefCOCO release (2023-06: splits '
+                f'{sorted(splits)}), which has no {self.split}: download the 2023-08-29 '
+                're-release (henghuiding/gRefCOCO)')
+        return super()._select_refs(refs)
 
     def _targets(self, ref: dict) -> Tuple[List[int], Dict[str, Any]]:
         ann_ids = ref['ann_id']

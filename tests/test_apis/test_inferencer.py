@@ -133,8 +133,41 @@ def test_bad_images(inferencer, images, tmp_path):
         inferencer([images['color'], images['gray']], ['the dog'])
     with pytest.raises(ValueError, match='no images'):
         inferencer([], [])
-    # float arrays in 0..255 are accepted
+    # float arrays in 0..255 are accepted (rounded)
     assert load_ris_image(np.full((4, 5, 3), 7.0)).dtype == np.uint8
+    assert load_ris_image(np.full((4, 5, 3), 7.6, np.float32))[0, 0, 0] == 8
+    assert load_ris_image(np.zeros((4, 5, 3), np.float64)).max() == 0
+    assert load_ris_image(np.full((4, 5, 3), 200, np.int32))[0, 0, 0] == 200
+
+
+def test_float_images_in_0_1_are_refused(inferencer):
+    img = np.random.default_rng(0).random((8, 9, 3))
+    with pytest.raises(ValueError, match=r'image 0 \(array00000\).*looks like a 0..1 image.*'
+                       r'\* 255'):
+        inferencer(img, 'the dog')
+    with pytest.raises(ValueError, match='NaN or infinite'):
+        load_ris_image(np.full((4, 5, 3), np.nan))
+    with pytest.raises(TypeError, match='dtype bool'):
+        load_ris_image(np.ones((4, 5, 3), bool))
+    assert load_ris_image((img * 255).round().astype(np.uint8)).shape == (8, 9, 3)
+
+
+@pytest.mark.parametrize('texts, match', [
+    (5, r'texts: expected a str or a list of str, got int 5'),
+    (b'the dog', r'texts: expected a str .* got bytes'),
+    (['ok', 3], r'texts\[1\]: expected a str, got int 3'),
+    ([['ok', None]], r'texts\[0\]\[1\]: expected a str, got NoneType'),
+])
+def test_non_string_sentences(inferencer, images, texts, match):
+    inputs = images['color'] if not isinstance(texts, list) or len(texts) != 1 \
+        else [images['color']]
+    with pytest.raises(TypeError, match=match):
+        inferencer(inputs, texts)
+
+
+def test_non_string_sentence_in_dict_input(inferencer, images):
+    with pytest.raises(TypeError, match=r'sentence 0 of image 0 .*expected a str, got int 5'):
+        inferencer([dict(img=images['color'], text=5)])
 
 
 def test_missing_files_at_build(tiny_checkpoint, tmp_path):

@@ -93,6 +93,15 @@ def test_config(path, bert_base_dir, toy_bert_dir):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
                 'param_scheduler', 'train_cfg', 'val_evaluator', 'test_evaluator'):
         assert key in cfg, f'{name} lacks {key}'
+    # `tools/train.py --auto-scale-lr` needs the total batch the lr was tuned for: the
+    # name's {gpus}x{batch}, which is also the per-process batch of the train loader
+    scale = re.search(r'_(\d+)xb(\d+)-', osp.basename(cfg.filename))
+    assert cfg.get('auto_scale_lr', {}).get('base_batch_size'), \
+        f'{name} lacks auto_scale_lr.base_batch_size'
+    if scale:
+        gpus, batch = int(scale.group(1)), int(scale.group(2))
+        assert cfg.auto_scale_lr.base_batch_size == gpus * batch, name
+        assert cfg.train_dataloader.batch_size == batch, name
     bert_dirs = _use_bert_dir(cfg.model, bert_base_dir, toy_bert_dir)
     try:
         with torch.device('meta'):

@@ -152,3 +152,19 @@ def test_grefer(tmp_path):
     with open(osp.join(tmp_path, 'grefs(unc).json')) as f:
         assert len(json.load(f)) == 3
     assert np.array_equal(ds._ref_counts, [1, 1, 1])
+
+
+def test_grefer_releases(tmp_path):
+    """The first release (train / val) and the 2023-08-29 one (+ testA / testB) both load;
+    which one it is is kept; the first has no test split."""
+    first = [ref(1, [1, 2], 1, 'train', ['both']), ref(2, [-1], 1, 'val', ['nothing'])]
+    files = write_refer(tmp_path, first, split_name='grefs(unc).json')
+    ds = GReferDataset(**files, split='val')
+    assert len(ds) == 1 and ds.release == '2023-06'
+    assert ds.metainfo['grefcoco_release'] == '2023-06'
+    with pytest.raises(ReferFormatError, match='first gRefCOCO release.*2023-08-29'):
+        GReferDataset(**files, split='testA')
+    second = first + [ref(3, [3], 2, 'testA', ['one']), ref(4, [-1], 2, 'testB', ['none'])]
+    files = write_refer(tmp_path, second, split_name='grefs(unc).json')
+    ds = GReferDataset(**files, split='testA')
+    assert len(ds) == 1 and ds.release == '2023-08-29'

@@ -144,3 +144,89 @@ def test_blank_sentence_accepted_only_from_blank():
         PackReferInputs()(dict(res, text=''))
     packed = PackReferInputs()(BlankSentence()(res))
     assert packed['data_samples'].text == ''
+
+
+def _photo_like(h, w, seed=0):
+    """Smooth gradients + edges + noise: a resize filter shows on it."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    img = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)),
+                    ((xx // 7 + yy // 5) % 2) * 255], -1).astype(np.float64)
+    img += rng.normal(0, 20, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize('hw', [(97, 150), (30, 23)])  # shrink to 48 x 40 / enlarge
+def test_pillow_resize_is_torchvision_on_pil(hw):
+    """RISResize(backend='pillow') = torchvision's F.resize on the PIL image, image (default
+    bilinear, antialiased) and mask (nearest), as LAVT's / MagNet's transforms.Resize."""
+    from PIL import Image
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+    h, w = hw
+    rgb = _photo_like(h, w)
+    mask = (_photo_like(h, w, seed=1)[..., 0] > 128).astype(np.uint8)
+    res = dict(img=rgb[..., ::-1].copy(), gt_seg_map=mask, seg_fields=['gt_seg_map'])
+    out = RISResize(scale=(48, 40), backend='pillow')(res)
+    ref_img = np.asarray(TF.resize(Image.fromarray(rgb), [40, 48]))
+    ref_mask = np.asarray(TF.resize(Image.fromarray(mask, mode='L'), [40, 48],
+                                    interpolation=InterpolationMode.NEAREST))
+    assert np.array_equal(out['img'][..., ::-1], ref_img)
+    assert np.array_equal(out['gt_seg_map'], ref_mask)
+    cv = RISResize(scale=(48, 40))(dict(img=rgb[..., ::-1].copy()))['img']
+    assert not np.array_equal(cv, out['img'])  # OpenCV's bilinear is another filter
+    with pytest.raises(ValueError, match='backend'):
+        RISResize(scale=(48, 40), backend='torch')
+
+
+@pytest.mark.parametrize('hw', [(61, 90), (90, 47)])
+def test_letterbox_cris_backend_is_cris_warp(hw):
+    """LetterboxResize(backend='cris') = CRIS.pytorch utils/dataset.py written out:
+    getTransformMat (float32 corners, content size not rounded) + cv2.warpAffine bicubic with
+    the mean as border."""
+    import cv2
+    h, w = hw
+    img = _photo_like(h, w)
+    mask = (_photo_like(h, w, seed=2)[..., 1] > 100).astype(np.uint8)
+    scale = min(64 / h, 64 / w)
+    nh, nw = h * scale, w * scale
+    bx, by = (64 - nw) / 2., (64 - nh) / 2.
+    src = np.array([[0, 0], [w, 0], [0, h]], np.float32)
+    dst = np.array([[bx, by], [nw + bx, by], [bx, nh + by]], np.float32)
+    mat = cv2.getAffineTransform(src, dst)
+    pad = (104.09, 116.75, 122.77)
+    ref = cv2.warpAffine(img, mat, (64, 64), flags=cv2.INTER_CUBIC, borderValue=pad)
+    out = LetterboxResize(scale=(64, 64), backend='cris')(
+        dict(img=img.copy(), gt_seg_map=mask, seg_fields=['gt_seg_map']))
+    assert np.array_equal(out['img'], ref)
+    assert out['gt_seg_map'].shape == (64, 64) and set(np.unique(out['gt_seg_map'])) <= {0, 1}
+    assert np.array_equal(out['gt_seg_map'], cv2.warpAffine(mask, mat, (64, 64),
+                                                            flags=cv2.INTER_NEAREST))
+    top, bottom, left, right = out['pad_param']
+    assert out['img_shape'] == (64, 64) and top + bottom < 64 and left + right < 64
+    assert abs(top - by) <= 0.5 and abs(left - bx) <= 0.5
+
+
+def test_lavt_config_loads_and_resizes_as_the_authors(tmp_path):
+    """The image steps of the LAVT / MagNet configs give the pixels of the authors' loader:
+    ``Image.open(f).convert('RGB')`` (EXIF orientation not applied), torchvision's
+    ``F.resize`` to 480 x 480, on a JPEG that carries an EXIF rotation."""
+    import os.path as osp
+
+    from mmcv.transforms import Compose
+    from mmengine.config import Config
+    from PIL import Image
+    from torchvision.transforms import functional as TF
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs/lavt/lavt_swin-b_8xb4-40e_refcoco-480.py'))
+    steps = [t for t in cfg.test_dataloader.dataset.pipeline
+             if t['type'] in ('LoadImageFromFile', 'RISResize')]
+    assert len(steps) == 2 and cfg.test_dataloader.dataset.text_key == 'raw'
+    path = str(tmp_path / 'photo.jpg')
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90" orientation tag
+    Image.fromarray(_photo_like(200, 300)).save(path, quality=90, exif=exif)
+    out = Compose(steps)(dict(img_path=path))
+    ref = np.asarray(TF.resize(Image.open(path).convert('RGB'), [480, 480]))
+    assert np.array_equal(out['img'][..., ::-1], ref)
+    assert out['ori_shape'] == (200, 300)  # not rotated

@@ -8,7 +8,7 @@ import torch.multiprocessing as mp
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmris.evaluation import ReferMetric
+from mmris.evaluation import ReferMetric, RISResultsWriter, load_results
 
 
 def sample(gt_px, pred_px, size=(4, 4), ref_id=0, sent_id=0, as_dict=True, **meta):
@@ -92,9 +92,12 @@ def _worker(rank, world, tmp_dir, out_file):
     samples = distinct_samples()
     sampler = DefaultSampler(samples, shuffle=False)  # pads to a multiple of world size
     metric = ReferMetric(collect_dir=f'{tmp_dir}/collect')
+    writer = RISResultsWriter(f'{tmp_dir}/results.jsonl', collect_dir=f'{tmp_dir}/collect_w')
     for idx in sampler:
         metric.process({}, [samples[idx]])
+        writer.process({}, [samples[idx]])
     res = metric.evaluate(len(samples))
+    writer.evaluate(len(samples))  # rank 0 writes the results file
     if rank == 0:
         with open(out_file, 'w') as f:
             json.dump(dict(res=res, n=len(metric.results)), f)
@@ -112,3 +115,62 @@ def test_two_processes_equal_one(tmp_path):
     for k in one:
         assert two[k] == pytest.approx(one[k]), k
     assert one['mIoU'] == pytest.approx(100 * sum(k / 8 for k in range(7)) / 7)
+    # the results file holds every sentence once, in order, with the metric's counts
+    header, records = load_results(str(tmp_path / 'results.jsonl'))
+    assert [r['sent_id'] for r in records] == list(range(7))
+    assert [r['intersection'] for r in records] == list(range(7))
+    assert header['metrics'] == pytest.approx(one)
+
+
+# ReLA's four cases (gres_model/evaluation/refer_evaluation.py) on 4 x 4 masks:
+GREF = [
+    dict(gt_px=[], pred_px=[], no_target=True, sent_id=1),  # no target, empty mask
+    dict(gt_px=[], pred_px=[0, 1, 2], no_target=True, sent_id=2),  # no target, 3 px
+    dict(gt_px=range(4), pred_px=[2, 3, 4, 5], no_target=False, sent_id=3),  # I 2, U 6
+    dict(gt_px=range(4), pred_px=[], no_target=False, sent_id=4),  # empty mask, U 4
+    dict(gt_px=range(4), pred_px=range(4), no_target=False, sent_id=5),  # I 4, U 4
+]
+
+
+def test_grefcoco_rela_empty_mask_decision():
+    """Decision = empty mask: TP (1), FN (2, U 3), TN (3: 1/3; 5: 1), FP (4: I 0, U 4)."""
+    metric = ReferMetric(iou_thrs=(0.3, 0.7, 0.9))
+    metric.process({}, [sample(**g) for g in GREF])
+    res = metric.evaluate(len(GREF))
+    assert res['cIoU'] == pytest.approx(100 * (2 + 4) / (3 + 6 + 4 + 4))
+    assert res['gIoU'] == pytest.approx(100 * (1 + 0 + 1 / 3 + 0 + 1) / 5)
+    assert res['N-acc'] == pytest.approx(50.0)
+    assert res['T-acc'] == pytest.approx(100 * 2 / 3)
+    # Prec@X over the three sentences with a target (IoUs 1/3, 0, 1)
+    assert res['Prec@0.3'] == pytest.approx(100 * 2 / 3)
+    assert res['Prec@0.7'] == pytest.approx(100 / 3) and res['Prec@0.9'] == pytest.approx(100 / 3)
+    assert res['oIoU'] == pytest.approx(100 * 6 / 17)
+    assert metric.protocol['no_target_decision'] == 'empty mask'
+
+
+def test_grefcoco_rela_head_decision():
+    """A head's decisions: 2 becomes TP (its 3 px not counted), 4 TN (IoU 0), 5 FP (I 0)."""
+    decided = [True, True, False, False, True]
+    res = score([sample(**g, pred_no_target=d) for g, d in zip(GREF, decided)],
+                iou_thrs=(0.3, 0.7))
+    assert res['cIoU'] == pytest.approx(100 * 2 / (6 + 4 + 4))
+    assert res['gIoU'] == pytest.approx(100 * (1 + 1 + 1 / 3 + 0 + 0) / 5)
+    assert res['N-acc'] == pytest.approx(100.0)
+    assert res['T-acc'] == pytest.approx(100 * 2 / 3)
+    assert res['Prec@0.3'] == pytest.approx(100 / 3) and res['Prec@0.7'] == 0.0
+    assert res['oIoU'] == pytest.approx(100 * 6 / 17)  # the masks' own score is unchanged
+
+
+def test_prec_comparison_and_protocol():
+    post = dict(threshold=0.35, output_size='original', undo_resize='cris')
+    metric = ReferMetric(prec_comparison='>')
+    metric.process({}, [sample(**h, sent_id=i, postprocess=post) for i, h in enumerate(HAND)])
+    res = metric.evaluate(len(HAND))
+    assert res['Prec@0.5'] == pytest.approx(50.0)  # IoU 0.5 is not > 0.5 (CRIS)
+    assert score([sample(**h, sent_id=i) for i, h in enumerate(HAND)])['Prec@0.5'] == 75.0
+    p = metric.protocol
+    assert p['resolution'] == 'original' and p['input_size'] == [8, 8]
+    assert p['threshold'] == 0.35 and p['undo_resize'] == 'cris'
+    assert p['prec_comparison'] == 'IoU > X' and p['no_target_decision'] is None
+    with pytest.raises(ValueError, match='prec_comparison'):
+        ReferMetric(prec_comparison='=>')

@@ -125,3 +125,36 @@ def test_toy_schedule_ends_with_training(tmp_path, leaf):
     assert (cosine.end, cosine.T_max, cosine.last_step) == (epochs, epochs, epochs - 1)
     assert runner.epoch == epochs
     assert osp.exists(osp.join(str(tmp_path), f'epoch_{epochs}.pth'))
+
+
+def test_resume_from_plain_mmengine_checkpoint(tmp_path, monkeypatch):
+    """A checkpoint saved by mmengine without mmris's HistoryBuffer reducer is refused on
+    --resume with mmris's message; re-saved with tools/misc/resave_checkpoint.py it resumes."""
+    import copyreg
+    import importlib.util
+    import sys
+
+    from mmengine.logging import HistoryBuffer
+
+    from mmris.utils.checkpoint import UnsafeCheckpointError
+    register_all_modules(init_default_scope=False)
+    work_dir = str(tmp_path)
+    with monkeypatch.context() as m:  # what plain mmengine writes
+        m.delitem(copyreg.dispatch_table, HistoryBuffer)
+        Runner.from_cfg(_cfg(work_dir, max_iters=2)).train()
+    ckpt = osp.join(work_dir, 'iter_2.pth')
+    cfg = dict(_cfg(work_dir, max_iters=4), load_from=ckpt, resume=True)
+    with pytest.raises(UnsafeCheckpointError, match=r'builtins\.getattr.*--trust-source'):
+        Runner.from_cfg(cfg).train()
+
+    spec = importlib.util.spec_from_file_location(
+        'resave_checkpoint', osp.join(osp.dirname(__file__), '..', '..', 'tools', 'misc',
+                                      'resave_checkpoint.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    resaved = osp.join(work_dir, 'resaved.pth')
+    monkeypatch.setattr(sys, 'argv', ['resave', ckpt, resaved, '--trust-source'])
+    assert tool.main() == 0
+    runner = Runner.from_cfg(dict(_cfg(work_dir, max_iters=4), load_from=resaved, resume=True))
+    runner.train()
+    assert runner.iter == 4

@@ -84,3 +84,52 @@ def test_bert_random_init_and_missing_dir(bert_dir, tmp_path):
     assert torch.equal(w0, enc.bert.embeddings.word_embeddings.weight)
     with pytest.raises(FileNotFoundError):
         MODELS.build(dict(type='BERTTextEncoder', pretrained=str(tmp_path / 'nope')))
+
+
+LONG = ['the big red car on the left , the woman in the blue shirt on the right',
+        'man on the left', 'blue shirts on the big man on the left of the red cars']
+
+
+def _authors_rule(bert_dir, text, word_len):
+    """LAVT's / MagNet's data/dataset_refer_bert.py, written out on the slow (Python)
+    tokenizer they use: encode with [CLS] / [SEP], keep the first word_len ids, pad with 0."""
+    tok = transformers.BertTokenizer(f'{bert_dir}/vocab.txt')
+    ids = tok.encode(text, add_special_tokens=True)[:word_len]
+    return ids + [0] * (word_len - len(ids)), [1] * len(ids) + [0] * (word_len - len(ids))
+
+
+def test_truncation_head_is_the_authors_rule(bert_dir):
+    enc = MODELS.build(dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=8,
+                            truncation='head'))
+    tokens, attn = enc.tokenize(LONG)
+    for i, text in enumerate(LONG):
+        ids, mask = _authors_rule(bert_dir, text, 8)
+        assert tokens[i].tolist() == ids and attn[i].tolist() == mask
+    v = VOCAB.index
+    # written out: [CLS] the big red car on the left ... -> 8 ids, no [SEP]
+    assert tokens[0].tolist() == [2, v('the'), v('big'), v('red'), v('car'), v('on'), v('the'),
+                                  v('left')]
+    assert tokens[1].tolist() == [2, v('man'), v('on'), v('the'), v('left'), 3, 0, 0]
+    # 'keep_sep' (Hugging Face's truncation=True): 7 ids and [SEP]
+    keep = MODELS.build(dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=8))
+    k_tokens, k_attn = keep.tokenize(LONG)
+    assert k_tokens[0].tolist() == tokens[0, :7].tolist() + [3]
+    hf = keep.tokenizer(LONG, padding='max_length', truncation=True, max_length=8)
+    assert k_tokens.tolist() == hf['input_ids'] and k_attn.tolist() == hf['attention_mask']
+    with pytest.raises(ValueError, match='truncation'):
+        MODELS.build(dict(type='BERTTextEncoder', pretrained=bert_dir, truncation='tail'))
+
+
+def test_truncation_is_counted(bert_dir):
+    enc = MODELS.build(dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=8))
+    needed = enc.count_tokens(LONG)
+    assert needed[1] == 6 and needed[0] > needed[2] > 8
+    enc.eval()
+    enc.tokenize(LONG)
+    enc.train()
+    enc.tokenize(LONG[1:])
+    c = enc.truncation_stats.counts
+    assert c['eval'] == dict(seen=3, cut=2, longest=needed[0], longest_text=LONG[0])
+    assert c['train'] == dict(seen=2, cut=1, longest=needed[2], longest_text=LONG[2])
+    enc.truncation_stats.reset()
+    assert enc.truncation_stats.counts['eval']['seen'] == 0

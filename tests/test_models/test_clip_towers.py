@@ -4,6 +4,7 @@ import torch.nn as nn
 
 from mmris.models.backbones import CLIPImageEncoder
 from mmris.models.text_encoders import CLIPTextEncoder
+from mmris.models.utils import PretrainedMismatchError
 
 RESNET = dict(layers=[1, 1, 1, 1], width=16, heads=4, output_dim=32)
 VIT = dict(layers=3, width=32, heads=4, patch_size=16, output_dim=24)
@@ -158,5 +159,27 @@ def test_pretrained_errors(tmp_path):
     state['visual.extra.weight'] = torch.zeros(1)
     path = str(tmp_path / 'bad.pt')
     torch.save(state, path)
-    with pytest.raises(KeyError, match=r'layer1\.0\.conv1\.weight.*extra\.weight'):
+    with pytest.raises(PretrainedMismatchError,
+                       match=r'(?s)bad\.pt does not fit the CLIP image encoder.*missing from '
+                       r'the file: layer1\.0\.conv1\.weight\n.*does not have: extra\.weight'):
         CLIPImageEncoder(RESNET, pretrained=path).init_weights()
+
+
+def test_text_cut_is_cris_rule():
+    """CRIS.pytorch utils/dataset.py tokenize(texts, word_len, truncate=True), written out:
+    SOT + BPE + EOT, cut to word_len and the last kept token replaced by EOT."""
+    from open_clip.tokenizer import SimpleTokenizer
+    tok = SimpleTokenizer()
+    texts = ['the man on the left in the red shirt holding a blue umbrella near the door',
+             'a dog', 'the second giraffe from the right , whose head is lower than the others']
+    enc = CLIPTextEncoder(TEXT, word_len=9).eval()
+    got = enc.tokenize(texts)
+    for i, text in enumerate(texts):
+        ids = [SOT] + tok.encode(text) + [EOT]
+        if len(ids) > 9:
+            ids = ids[:9]
+            ids[-1] = EOT
+        assert got[i].tolist() == ids + [0] * (9 - len(ids))
+    assert enc.count_tokens(texts) == [len(tok.encode(t)) + 2 for t in texts]
+    c = enc.truncation_stats.counts['eval']
+    assert c['seen'] == 3 and c['cut'] == 2 and c['longest'] == max(enc.count_tokens(texts))

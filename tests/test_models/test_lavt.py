@@ -1,4 +1,5 @@
 """LAVT: head, loss, tiny model, and the converter of released LAVT checkpoints."""
+import argparse
 import importlib.util
 import os.path as osp
 
@@ -136,6 +137,43 @@ def _lavt_model_cfg(bert_dir):
     cfg['text_encoder'] = dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=8)
     cfg['decode_head'].update(in_channels=[e, 2 * e, 4 * e, 8 * e], channels=4 * e)
     return cfg
+
+
+def lavt_training_state() -> dict:
+    """What LAVT's ``train.py`` saves beside the weights: ``optimizer`` (AdamW),
+    ``lr_scheduler`` (LambdaLR with a lambda: saved as None), ``epoch`` and ``args``."""
+    param = torch.nn.Parameter(torch.ones(3))
+    param.grad = torch.ones(3)
+    optim = torch.optim.AdamW([param], lr=5e-5)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda x: (1 - x / 100)**0.9)
+    optim.step()
+    sched.step()
+    args = argparse.Namespace(model='lavt', swin_type='base', lr=5e-5, epochs=40, mha='',
+                              window12=True, fusion_drop=0.0, refer_data_root='./refer/data/')
+    return dict(optimizer=optim.state_dict(), epoch=3, args=args,
+                lr_scheduler=sched.state_dict())
+
+
+def test_lavt_converter_cli(tmp_path, monkeypatch, capsys):
+    """The released file as LAVT's train.py saves it (argparse.Namespace included) converts
+    under weights_only=True; what is not converted is listed."""
+    pytest.importorskip('transformers')
+    conv = _converter()
+    bert_dir = write_tiny_bert(tmp_path)
+    bert_sd = MODELS.build(dict(type='BERTTextEncoder', pretrained=bert_dir)).bert.state_dict()
+    bert_sd['pooler.dense.weight'] = torch.zeros(32, 32)
+    src, dst = str(tmp_path / 'refcoco.pth'), str(tmp_path / 'out.pth')
+    torch.save(dict(model=lavt_state_dict(**LAVT_TINY), bert_model=bert_sd,
+                    **lavt_training_state()), src)
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(src) == ['argparse.Namespace']
+    monkeypatch.setattr('sys.argv', ['lavt2mmris.py', '--src', src, '--dst', dst])
+    assert conv.main() == 0
+    out = capsys.readouterr().out
+    for skipped in ("'optimizer'", "'epoch'", "'args'", "'lr_scheduler'",
+                    'BERT pooler.dense.weight'):
+        assert skipped in out
+    state = torch.load(dst, weights_only=True)['state_dict']
+    MODELS.build(_lavt_model_cfg(bert_dir)).load_state_dict(state, strict=True)
 
 
 def test_lavt_converter(tmp_path):

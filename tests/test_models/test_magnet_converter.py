@@ -17,7 +17,7 @@ transformers = pytest.importorskip('transformers')
 from .test_bert_text_encoder import write_tiny_bert  # noqa: E402
 from .test_converter import _ln, _mha  # noqa: E402
 from .test_layers import detr_sine_pos  # noqa: E402
-from .test_lavt import LAVT_TINY, lavt_state_dict  # noqa: E402
+from .test_lavt import LAVT_TINY, lavt_state_dict, lavt_training_state  # noqa: E402
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'magnet2mmris.py')
@@ -373,10 +373,12 @@ def test_magnet_converter_unknown_keys(setup):
 def test_magnet_converter_cli(setup, tmp_path, monkeypatch, capsys):
     conv, bert_dir, official = setup
     src, dst = str(tmp_path / 'magnet.pth'), str(tmp_path / 'out.pth')
-    torch.save(dict(model=official, epoch=40), src)
+    # LAVT's layout (MagNet's training code builds on it): argparse.Namespace and plain state
+    torch.save(dict(model=official, **lavt_training_state()), src)
     monkeypatch.setattr(sys, 'argv', ['magnet2mmris.py', '--src', src, '--dst', dst])
-    conv.main()
+    assert conv.main() == 0
     printed = capsys.readouterr().out
+    assert "'args'" in printed and "'lr_scheduler'" in printed
     assert 'lang_proj.weight' in printed and 'language_model.norms.0.weight' in printed
     assert 'image_model.norm3.bias' in printed and f'written to {dst}' in printed
     ckpt = torch.load(dst, weights_only=True)

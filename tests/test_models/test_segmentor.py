@@ -92,9 +92,9 @@ def test_loss_resolution_input(model):
                           num_layers=0, loss_resolution='full'))
 
 
-def _fixed_logits(model, logits):
+def _fixed_logits(model, logits, no_target=None):
     model = copy.deepcopy(model).eval()
-    model.encode_decode = lambda inputs, samples: logits
+    model._decode = lambda inputs, samples: (logits, no_target)
     return model
 
 
@@ -172,3 +172,68 @@ def test_backbone_text_hook_and_aux_head(tiny_cfg):
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
     assert isinstance(model.backbone.seen, TextFeatures)
     assert model.backbone.seen.words.shape == (2, 17, 64)
+
+
+def _cris_unwarp_reference(logits, ori_hw, input_hw, thr=0.35):
+    """CRIS.pytorch's test (engine/engine.py, utils/dataset.py) written out: sigmoid, bicubic
+    (align_corners=True) to the input, cv2.warpAffine back with the inverse of
+    getTransformMat (bicubic, border 0), > 0.35."""
+    import cv2
+    import numpy as np
+    import torch.nn.functional as F
+    (h, w), (H, W) = ori_hw, input_hw
+    scale = min(H / h, W / w)
+    nh, nw = h * scale, w * scale
+    bx, by = (W - nw) / 2., (H - nh) / 2.
+    src = np.array([[0, 0], [w, 0], [0, h]], np.float32)
+    dst = np.array([[bx, by], [nw + bx, by], [bx, nh + by]], np.float32)
+    mat_inv = cv2.getAffineTransform(dst, src)
+    prob = F.interpolate(logits.sigmoid(), (H, W), mode='bicubic', align_corners=True)
+    out = cv2.warpAffine(prob[0, 0].numpy(), mat_inv, (w, h), flags=cv2.INTER_CUBIC,
+                         borderValue=0.)
+    return out, out > thr
+
+
+@pytest.mark.parametrize('ori', [(45, 64), (64, 37), (50, 50)])
+def test_predict_cris_unwarp(model, ori):
+    torch.manual_seed(1)
+    logits = torch.randn(1, 1, 8, 8) * 3  # stride 4 of a 32 x 32 input
+    m = _fixed_logits(model, logits)
+    m.test_cfg.update(undo_resize='cris')
+    pred = m.predict(torch.zeros(1, 3, 32, 32),
+                     [make_sample('a', ori_shape=ori, img_shape=(32, 32), pad_param=[0] * 4)])[0]
+    prob, mask = _cris_unwarp_reference(logits, ori, (32, 32))
+    assert pred.pred_sem_seg.data.shape == (1, *ori)
+    assert torch.equal(pred.pred_sem_seg.data[0], torch.from_numpy(mask).long())
+    inside = (prob > 1e-5) & (prob < 1 - 1e-5)
+    torch.testing.assert_close(pred.seg_logits.data[0].sigmoid()[inside],
+                               torch.from_numpy(prob)[inside], atol=1e-5, rtol=1e-4)
+    assert pred.postprocess == dict(threshold=0.35, output_size='original',
+                                    undo_resize='cris')
+    # the bilinear crop-and-resize gives another mask on these logits
+    plain = _fixed_logits(model, logits).predict(
+        torch.zeros(1, 3, 32, 32), [make_sample('a', ori_shape=ori, img_shape=(32, 32))])[0]
+    assert not torch.equal(plain.pred_sem_seg.data, pred.pred_sem_seg.data)
+
+
+def test_undo_resize_checked(tiny_cfg):
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['test_cfg'] = dict(undo_resize='nearest')
+    with pytest.raises(ValueError, match='undo_resize'):
+        MODELS.build(cfg)
+    cfg['test_cfg'] = dict(undo_resize='cris', output_size='input')
+    with pytest.raises(ValueError, match='output_size="original"'):
+        MODELS.build(cfg)
+
+
+def test_head_no_target_score(model):
+    """A head returning (logits, no-target logits) sets pred_no_target per sample."""
+    logits = torch.full((2, 1, 32, 32), 3.)
+    m = _fixed_logits(model, logits, no_target=torch.tensor([2., -2.]))
+    preds = m.predict(torch.zeros(2, 3, 128, 128), [make_sample('a'), make_sample('b')])
+    assert [p.pred_no_target for p in preds] == [True, False]
+    m.test_cfg['no_target_thr'] = 0.95  # sigmoid(2) = 0.88
+    preds = m.predict(torch.zeros(2, 3, 128, 128), [make_sample('a'), make_sample('b')])
+    assert [p.pred_no_target for p in preds] == [False, False]
+    assert 'pred_no_target' not in _fixed_logits(model, logits).predict(
+        torch.zeros(2, 3, 128, 128), [make_sample('a'), make_sample('b')])[0]

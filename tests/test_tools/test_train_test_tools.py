@@ -3,10 +3,10 @@ tools/train.py --resume, on a small toy set."""
 import glob
 import os
 import os.path as osp
-import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mmris.datasets.toy import generate_toy_refer
@@ -33,6 +33,50 @@ def _run(cmd, **kw):
     return proc.stdout + proc.stderr
 
 
+def _test_targets(toy_root):
+    """(ref_id, sent_id) -> target mask at the image size, for every testA sentence."""
+    from mmris.registry import DATASETS
+    from mmris.utils import register_all_modules
+    register_all_modules()
+    ds = DATASETS.build(dict(
+        type='ReferDataset', data_root=toy_root, ann_file='toyref/instances.json',
+        split_file='toyref/refs(unc).p', split='testA', text_mode='all',
+        data_prefix=dict(img_path='images/'), pipeline=[dict(type='LoadReferAnnotation')]))
+    return {(s['ref_id'], s['sent_id']): s['gt_seg_map'] for s in (ds[i] for i in
+                                                                    range(len(ds)))}
+
+
+def _check_results(path, gts, logits=True):
+    """The results file holds one record per sentence (a prefix of the split, in its order),
+    masks at the image size whose intersection / union with the target are the stored
+    ones, and its metrics agree with those counts."""
+    from mmris.evaluation import load_results, refer_scores
+    header, records = load_results(path, decode_masks=True, decode_logits=logits)
+    keys = [(r['ref_id'], r['sent_id']) for r in records]
+    assert len(set(keys)) == len(keys) == header['num_records']
+    assert keys == list(gts)[:len(keys)]
+    for rec in records:
+        gt = gts[rec['ref_id'], rec['sent_id']]
+        mask = rec['mask_array'].astype(bool)
+        assert mask.shape == gt.shape
+        assert rec['intersection'] == (mask & (gt == 1)).sum()
+        assert rec['union'] == (mask | (gt == 1)).sum()
+        assert isinstance(rec['sentence'], str) and rec['sentence']
+        if logits:
+            assert rec['logits'].shape == gt.shape
+            # the mask is sigmoid(logits) > 0.35 (CRIS's threshold), up to float16 rounding
+            cut = np.log(0.35 / 0.65)
+            differ = (rec['logits'] > cut) != mask
+            assert (np.abs(rec['logits'][differ] - cut) < 1e-2).all()
+        else:
+            assert 'logits' not in rec
+    inter = np.array([r['intersection'] for r in records])
+    union = np.array([r['union'] for r in records])
+    area = np.array([r['mask_array'].sum() for r in records])
+    assert header['metrics'] == pytest.approx(refer_scores(inter, union, area))
+    return header
+
+
 @pytest.fixture(scope='module')
 def toy_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('toy'))
@@ -53,21 +97,34 @@ def test_dist_train_on_cpu_then_test_and_resume(toy_root, tmp_path):
     ckpt = osp.join(work, 'epoch_1.pth')
     assert osp.exists(ckpt)
 
-    # evaluate, draw the predictions with their sentences, dump the results
-    results = str(tmp_path / 'results.pkl')
+    # evaluate, draw the predictions with their sentences, write the results file (logits
+    # on request)
+    results = str(tmp_path / 'results.jsonl.gz')
     out = _run([sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir', work,
-                '--show-dir', 'vis', '--out', results] + _options(toy_root, 1), timeout=300)
+                '--show-dir', 'vis', '--out', results, '--out-logits'] +
+               _options(toy_root, 1), timeout=300)
     assert 'oIoU' in out and 'mIoU' in out and 'Prec@0.5' in out
-    with open(results, 'rb') as f:
-        dumped = pickle.load(f)
-    from mmris.registry import DATASETS
-    from mmris.utils import register_all_modules
-    register_all_modules()
-    n_test = len(DATASETS.build(dict(
-        type='ReferDataset', data_root=toy_root, ann_file='toyref/instances.json',
-        split_file='toyref/refs(unc).p', split='testA', text_mode='all',
-        data_prefix=dict(img_path='images/'))))
-    assert len(dumped) == n_test  # one prediction per testA sentence
+    assert 'RISResultsWriter' in out and 'KB per sentence' in out
+    gts = _test_targets(toy_root)
+    n_test = len(gts)
+    header = _check_results(results, gts)
+    assert header['checkpoint'] == ckpt and header['config'] == CONFIG
+    assert header['dataset']['split'] == 'testA' and header['logits']['dtype'] == 'float16'
+
+    # the same with 2 processes and an odd number of sentences (the sampler pads one):
+    # every sentence once, the same masks; no logits unless asked for
+    refs = list(dict.fromkeys(ref for ref, _ in gts))  # `indices` keeps the first N refs
+    sentences = np.cumsum([sum(1 for r, _ in gts if r == ref) for ref in refs])
+    odd = max(k + 1 for k, n in enumerate(sentences[:-1]) if n % 2)
+    results_dist = str(tmp_path / 'results_dist.jsonl')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_test.sh', CONFIG, ckpt, '2', '--work-dir', work, '--out',
+         results_dist] + _options(toy_root, 1) + [f'test_dataloader.dataset.indices={odd}'],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    header_dist = _check_results(results_dist, gts, logits=False)
+    assert header_dist['num_records'] == sentences[odd - 1]
+
     pngs = glob.glob(osp.join(work, 'vis', 'vis_data', 'vis_image', '*.png'))
     assert len(pngs) == n_test and all('_ref' in osp.basename(p) and '_sent' in osp.basename(p)
                         for p in pngs)

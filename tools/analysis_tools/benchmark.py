@@ -41,7 +41,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 
 from mmris.registry import MODELS
-from mmris.utils import register_all_modules
+from mmris.utils import load_model_state, register_all_modules
 from mmris.utils.bench_data import dataset_batches, synthetic_batch
 
 
@@ -135,8 +135,9 @@ def main(argv=None) -> dict:
         cfg.merge_from_dict(args.cfg_options)
     model = MODELS.build(cfg.model).to(args.device)
     if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        from mmengine.runner import CheckpointLoader
+        ckpt = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
+        load_model_state(model, ckpt, config=args.config, filename=args.checkpoint)  # strict
 
     n_batches = args.num_warmup + args.num_iters
     batches = None if args.synthetic else dataset_batches(

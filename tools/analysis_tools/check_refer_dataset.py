@@ -6,7 +6,9 @@
 
 With ``--build`` every split is also built as a ``ReferDataset`` / ``GReferDataset``, which
 runs the structural checks (missing ann_id / image_id, degenerate polygons); with
-``--check-images DIR`` the image files of the refs are checked to exist.
+``--check-images DIR`` the image files of the refs are checked to exist. Split pickles are read
+as plain data (``mmris.utils.safe_pickle``): a file naming any other global is refused, with
+exit status 1, before anything in it runs.
 """
 import argparse
 import os.path as osp
@@ -14,7 +16,8 @@ import sys
 from collections import Counter
 from typing import Dict, Optional, Tuple
 
-from mmris.datasets import GReferDataset, ReferDataset, load_instances, load_refs, select_refs
+from mmris.datasets import (GReferDataset, ReferDataset, ReferFormatError, load_instances,
+                            load_refs, select_refs)
 
 # name: (ann_file, split_file, splits, dataset type); relative to --data-root.
 KNOWN = {
@@ -68,7 +71,10 @@ def main() -> int:
         ann_file, split_file, splits = args.ann_file, args.split_file, None
     else:
         sys.exit('give --dataset or --split-file')
-    refs = load_refs(split_file)
+    try:
+        refs = load_refs(split_file)
+    except (ReferFormatError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
     print(f'{split_file}: {len(refs)} refs, raw split labels '
           f'{dict(sorted(Counter(r["split"] for r in refs).items()))}')
     splits = args.splits or splits or sorted({r['split'] for r in refs})

@@ -16,11 +16,18 @@ with ``strict=True``:
   the 2-class ``conv1_1`` -> the 1-logit ``conv_seg`` (object minus background, the same
   probability);
 - BERT -> ``text_encoder.bert.*`` (pooler and position / token-type id buffers dropped).
+
+The file is read with ``torch.load(weights_only=True)``; LAVT's ``train.py`` also saves
+``optimizer``, ``epoch``, ``lr_scheduler`` (plain state dicts) and ``args`` (an
+``argparse.Namespace``), so ``argparse.Namespace`` and nothing else is allowed on top of the
+tensors and plain containers. A file lacking a part (Swin, classifier or BERT) is an error
+naming the expected keys; the keys that are not converted are listed.
 """
 import argparse
 import re
+import sys
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, List
 
 import torch
 from torch import Tensor
@@ -28,6 +35,15 @@ from torch import Tensor
 from mmris.models.backbones.swin_fusion import convert_official_swin
 from mmris.models.layers.pixel_word_attention import PWAM_KEYS
 from mmris.models.text_encoders.bert import convert_bert
+from mmris.utils.checkpoint import (CheckpointReadError, ConverterInputError,
+                                    UnsafeCheckpointError, load_checkpoint_file, require_parts)
+
+# the classes a released LAVT file needs besides tensors and plain containers
+SAFE_GLOBALS = [argparse.Namespace]
+EXPECTED = {'model["backbone.*"] (Swin + PWAM)': 'backbone.patch_embed.',
+            'model["classifier.*"] (decoder)': 'decode_head.',
+            'bert_model.* or model["text_encoder.*"] (BERT)': 'text_encoder.bert.'}
+
 
 def _fusion_key(k: str, v: Tensor):
     """``layers.i.fusion.*`` / ``layers.i.res_gate.*`` -> ``fusions.i.*`` (or None)."""
@@ -99,14 +115,40 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
+def skipped_keys(checkpoint: dict) -> List[str]:
+    """Keys of a released file that :func:`convert_lavt` does not convert."""
+    skipped = [k for k in checkpoint if k not in ('model', 'bert_model')] \
+        if 'model' in checkpoint else []
+    model = checkpoint.get('model', checkpoint)
+    bert = checkpoint.get('bert_model') or {
+        k.split('text_encoder.', 1)[1]: v for k, v in model.items() if 'text_encoder.' in k}
+    kept = convert_bert(bert)
+    return skipped + [f'BERT {k}' for k in bert if k not in kept]
+
+
+def main() -> int:
     args = parse_args()
-    # LAVT saves its argparse Namespace in the file: not loadable with weights_only
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
-    state_dict = convert_lavt(checkpoint)
+    try:
+        checkpoint = load_checkpoint_file(args.src, map_location='cpu',
+                                          safe_globals=SAFE_GLOBALS)
+        if not isinstance(checkpoint, dict):
+            raise ConverterInputError(f'{args.src}: expected a dict, got '
+                                      f'{type(checkpoint).__name__}')
+        state_dict = convert_lavt(checkpoint)
+        require_parts(state_dict, EXPECTED, args.src, 'LAVT', list(checkpoint))
+    except KeyError as e:
+        print(f'error: {args.src}: {e.args[0]}; expected keys: {"; ".join(EXPECTED)}',
+              file=sys.stderr)
+        return 1
+    except (UnsafeCheckpointError, CheckpointReadError, ConverterInputError,
+            FileNotFoundError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    print(f'not converted: {skipped_keys(checkpoint)}')
     torch.save(dict(state_dict=state_dict, meta=dict(source=args.src)), args.dst)
     print(f'{len(state_dict)} tensors written to {args.dst}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -60,9 +60,17 @@ Not loaded, and reported (printed, returned, saved in ``meta``):
 The mmris parts that a released checkpoint cannot fill (:data:`MMRIS_TRAINING_ONLY`: the
 sentence projection and learned bias of the alignment loss, the Mask Grounding auxiliary
 head) keep their initial values; everything else loads with ``strict=True``.
+
+The file is read with ``torch.load(weights_only=True)``. MagNet's training code is not released;
+it builds on LAVT's ``train.py``, which also saves ``optimizer``, ``epoch``, ``lr_scheduler``
+(plain state dicts) and ``args`` (an ``argparse.Namespace``): ``argparse.Namespace`` is allowed,
+nothing else beyond tensors and plain containers. A file lacking a part (image model, language
+model, pixel decoder or predictor) is an error naming the expected keys; top-level keys other
+than ``model`` are listed as not converted.
 """
 import argparse
 import re
+import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
@@ -72,6 +80,16 @@ from torch import Tensor
 from mmris.models.backbones.swin_fusion import convert_official_swin
 from mmris.models.layers.pixel_word_attention import PWAM_KEYS
 from mmris.models.text_encoders.bert import convert_bert
+from mmris.utils.checkpoint import (CheckpointReadError, ConverterInputError,
+                                    UnsafeCheckpointError, load_checkpoint_file, require_parts)
+
+# the classes a released file may need besides tensors and plain containers (LAVT's layout)
+SAFE_GLOBALS = [argparse.Namespace]
+# checked on the file's keys before converting (description -> key prefix in "model")
+EXPECTED = {'model["image_model.*"] (Swin + fusion)': 'image_model.patch_embed.',
+            'model["language_model.*"] (BERT)': 'language_model.embeddings.',
+            'model["classifier.pixel_decoder.*"]': 'classifier.pixel_decoder.',
+            'model["classifier.predictor.*"]': 'classifier.predictor.'}
 
 PARTS = ('image_model', 'language_model', 'classifier', 'lang_proj')
 # official keys outside the inference graph (BERT's pooler: unused, LAVT drops it as well)
@@ -315,11 +333,29 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
-    # the released file may hold pickled training state: not loadable with weights_only
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
-    state_dict, not_loaded = convert_magnet(checkpoint)
+    try:
+        checkpoint = load_checkpoint_file(args.src, map_location='cpu',
+                                          safe_globals=SAFE_GLOBALS)
+        if not isinstance(checkpoint, dict):
+            raise ConverterInputError(f'{args.src}: expected a dict, got '
+                                      f'{type(checkpoint).__name__}')
+        model = checkpoint.get('model', checkpoint)
+        require_parts({k[len('module.'):] if k.startswith('module.') else k: None
+                       for k in model}, EXPECTED, args.src, 'MagNet', list(checkpoint))
+        state_dict, not_loaded = convert_magnet(checkpoint)
+    except KeyError as e:
+        what = e.args[0] if ' ' in str(e.args[0]) else f'missing key {e.args[0]}'
+        print(f'error: {args.src}: {what}; expected keys: {"; ".join(EXPECTED)}',
+              file=sys.stderr)
+        return 1
+    except (UnsafeCheckpointError, CheckpointReadError, ConverterInputError,
+            FileNotFoundError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    if 'model' in checkpoint:
+        print(f'not converted (training state): {[k for k in checkpoint if k != "model"]}')
     print(f'not loaded, training only: {not_loaded["training_only"]}')
     print(f'not loaded, unused by the official graph: {not_loaded["unused"]}')
     print(f'not in the file, left at their initial values (training only): '
@@ -327,7 +363,8 @@ def main() -> None:
     torch.save(dict(state_dict=state_dict, meta=dict(source=args.src, not_loaded=not_loaded)),
                args.dst)
     print(f'{len(state_dict)} tensors written to {args.dst}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,5 +1,8 @@
 # RefCOCO (UNC splits) read from the REFER files, CRIS protocol: letterbox to `img_scale`
-# padded with CLIP's mean, scored at the original image size. Layout: docs/dataset_prepare.md.
+# padded with CLIP's mean (CRIS's cv2.warpAffine, bicubic: `LetterboxResize(backend='cris')`),
+# scored at the original image size with Prec@X counting IoU > X as CRIS's test does (the
+# CRIS-family models undo the letterbox as CRIS: `test_cfg.undo_resize='cris'`).
+# Layout: docs/dataset_prepare.md.
 #   data/refcoco/instances.json, data/refcoco/refs(unc).p, data/coco/train2014/*.jpg
 # refcoco+.py, refcocog_umd.py, refcocog_google.py and grefcoco.py inherit this file and change
 # the files and splits. To change `img_scale` / `img_pad_val` in a derived config, set them and
@@ -17,14 +20,14 @@ test_split = 'testA'  # the other: testB (--cfg-options test_dataloader.dataset.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadReferAnnotation'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=img_pad_val),
+    dict(type='LetterboxResize', scale=img_scale, pad_val=img_pad_val, backend='cris'),
     dict(type='CleanSentence'),
     dict(type='PackReferInputs'),
 ]
 # Annotation after the resize: the target stays at the original size (CRIS protocol).
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LetterboxResize', scale=img_scale, pad_val=img_pad_val),
+    dict(type='LetterboxResize', scale=img_scale, pad_val=img_pad_val, backend='cris'),
     dict(type='LoadReferAnnotation'),
     dict(type='CleanSentence'),
     dict(type='PackReferInputs'),
@@ -49,5 +52,5 @@ test_dataloader = dict(
     **loader,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(**refer_files, split=test_split, text_mode='all', pipeline=test_pipeline))
-val_evaluator = dict(type='ReferMetric', resolution='original')
+val_evaluator = dict(type='ReferMetric', resolution='original', prec_comparison='>')
 test_evaluator = val_evaluator

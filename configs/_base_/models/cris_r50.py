@@ -43,4 +43,6 @@ model = dict(
         norm_cfg=norm_cfg,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     train_cfg=dict(),
-    test_cfg=dict(threshold=0.35, output_size='original'))
+    # CRIS's test: probabilities bicubic to the input, warped back to the original size by the
+    # inverse letterbox (bicubic), > 0.35 (LetterboxResize(backend='cris') on the way in)
+    test_cfg=dict(threshold=0.35, output_size='original', undo_resize='cris'))

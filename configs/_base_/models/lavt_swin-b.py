@@ -33,7 +33,10 @@ model = dict(
         fusion=dict(type='PWAMFusion', num_heads=1, dropout=0.0),
         text_dims=768,
         pretrained=swin_pretrained),
-    text_encoder=dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=word_len),
+    # 'head': a longer sentence keeps its first 20 ids, [SEP] dropped, as the authors'
+    # data/dataset_refer_bert.py feeds the released LAVT / MagNet weights
+    text_encoder=dict(type='BERTTextEncoder', pretrained=bert_dir, word_len=word_len,
+                      truncation='head'),
     decode_head=dict(
         type='LAVTHead',
         in_channels=[128, 256, 512, 1024],

@@ -56,13 +56,13 @@ pad_val = (104.09, 116.75, 122.77)  # CLIP mean * 255, BGR
 train_pipeline_480 = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadReferAnnotation'),
-    dict(type='LetterboxResize', scale=input_size, pad_val=pad_val),
+    dict(type='LetterboxResize', scale=input_size, pad_val=pad_val, backend='cris'),
     dict(type='CleanSentence'),
     dict(type='PackReferInputs'),
 ]
 test_pipeline_480 = [  # annotation after the resize: scored at the original size
     dict(type='LoadImageFromFile'),
-    dict(type='LetterboxResize', scale=input_size, pad_val=pad_val),
+    dict(type='LetterboxResize', scale=input_size, pad_val=pad_val, backend='cris'),
     dict(type='LoadReferAnnotation'),
     dict(type='CleanSentence'),
     dict(type='PackReferInputs'),

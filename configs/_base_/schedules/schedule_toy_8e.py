@@ -19,3 +19,5 @@ param_scheduler = [
 train_cfg = dict(max_epochs=8, val_interval=8)
 default_hooks = dict(checkpoint=dict(interval=8, max_keep_ckpts=1))
 randomness = dict(seed=0)
+# the toy recipe's lr is for one process of 16 images (`tools/train.py --auto-scale-lr`)
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -3,6 +3,10 @@
 # Data: plain resize to 480 x 480 (aspect not kept), no flip; the test pipeline loads the
 # annotation before the resize, so the target is resized too and the score is taken at
 # 480 x 480 (`ReferMetric(resolution='input')`, model `test_cfg.output_size='input'`).
+# As the authors' loader (data/dataset_refer_bert.py, transforms.py): the sentence's 'raw'
+# text (punctuation and case kept; BERT-uncased lower-cases it), the image decoded by Pillow
+# without EXIF rotation and resized by Pillow (torchvision's F.resize on a PIL image:
+# antialiased bilinear; the target nearest), so released weights see the same ids and pixels.
 # Schedule: AdamW lr 5e-5, weight decay 1e-2 (none on norms, relative position tables,
 # absolute position embeddings), poly decay (power 0.9) per iteration, 40 epochs,
 # batch 32 = 8 GPUs x 4. LAVT optimises BERT's layers 0-9 only: its embeddings and layers
@@ -10,16 +14,18 @@
 _base_ = ['../../_base_/datasets/refcoco.py', '../../_base_/default_runtime.py']
 img_scale = (480, 480)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='LoadReferAnnotation'),
-    dict(type='RISResize', scale=img_scale),
-    dict(type='CleanSentence'),
+    dict(type='RISResize', scale=img_scale, backend='pillow'),
+    dict(type='CleanSentence', unicode_form=None),
     dict(type='PackReferInputs'),
 ]
 test_pipeline = train_pipeline
-train_dataloader = dict(batch_size=4, num_workers=4, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=4, num_workers=4, dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(batch_size=4, num_workers=4, dataset=dict(pipeline=test_pipeline))
+lavt_data = dict(text_key='raw', pipeline=train_pipeline)
+train_dataloader = dict(batch_size=4, num_workers=4, dataset=lavt_data)
+val_dataloader = dict(batch_size=4, num_workers=4, dataset=lavt_data)
+test_dataloader = dict(batch_size=4, num_workers=4, dataset=lavt_data)
 val_evaluator = dict(type='ReferMetric', resolution='input')
 test_evaluator = val_evaluator
 

@@ -1,17 +1,72 @@
 """Resizes that can be undone at test time, and a flip that keeps the sentence true."""
 from typing import Sequence, Tuple, Union
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
+from PIL import Image
 
 from mmris.registry import TRANSFORMS
 from .text import swap_left_right
 
-__all__ = ['LetterboxResize', 'RISResize', 'ReferRandomFlip', 'CLIP_MEAN_BGR']
+__all__ = ['LetterboxResize', 'RISResize', 'ReferRandomFlip', 'CLIP_MEAN_BGR', 'cris_affine',
+           'resize_image']
 
 #: CLIP's image mean * 255 in BGR order (the images are loaded BGR): the letterbox padding.
 CLIP_MEAN_BGR = (104.09, 116.75, 122.77)
+
+BACKENDS = ('cv2', 'pillow')
+_PIL_INTERP = dict(nearest=Image.NEAREST, bilinear=Image.BILINEAR, bicubic=Image.BICUBIC,
+                   box=Image.BOX, lanczos=Image.LANCZOS, hamming=Image.HAMMING)
+
+
+def resize_image(img: np.ndarray, size: Tuple[int, int], interpolation: str = 'bilinear',
+                 backend: str = 'cv2') -> np.ndarray:
+    """Resize an image or a mask to ``size`` = (width, height).
+
+    Args:
+        img (np.ndarray): H, W or H, W, C.
+        size (tuple[int, int]): Output (width, height).
+        interpolation (str): 'nearest', 'bilinear', 'bicubic', ... (mmcv / Pillow names).
+        backend (str): ``'cv2'``: ``mmcv.imresize`` (OpenCV, no antialiasing when
+            shrinking); ``'pillow'``: ``PIL.Image.resize``, what torchvision's ``F.resize``
+            does to a PIL image (its bilinear and bicubic filters widen when shrinking, i.e.
+            antialias; its nearest samples pixel centres). 'pillow' needs uint8 data.
+
+    Returns:
+        np.ndarray: The resized array, same dtype.
+    """
+    if backend == 'cv2':
+        return mmcv.imresize(img, size, interpolation=interpolation)
+    if backend != 'pillow':
+        raise ValueError(f'backend must be one of {BACKENDS}, got "{backend}"')
+    if img.dtype != np.uint8:
+        raise TypeError(f'the pillow resize takes uint8 images, got {img.dtype}')
+    return np.asarray(Image.fromarray(img).resize(size, _PIL_INTERP[interpolation]))
+
+
+def cris_affine(ori_hw: Tuple[int, int], input_hw: Tuple[int, int],
+                inverse: bool = False) -> np.ndarray:
+    """CRIS's letterbox as a 2 x 3 affine matrix (``utils/dataset.py``,
+    ``getTransformMat``): scale ``s = min(H / h, W / w)``, content ``s * (w, h)`` (not rounded)
+    centred, built with ``cv2.getAffineTransform`` from float32 corners as CRIS does.
+
+    Args:
+        ori_hw (tuple[int, int]): Original (height, width).
+        input_hw (tuple[int, int]): Network input (height, width).
+        inverse (bool): The matrix from the input back to the original image.
+
+    Returns:
+        np.ndarray: 2 x 3 float64.
+    """
+    (h, w), (H, W) = ori_hw[:2], input_hw[:2]
+    s = min(H / h, W / w)
+    nh, nw = h * s, w * s
+    bx, by = (W - nw) / 2., (H - nh) / 2.
+    src = np.array([[0, 0], [w, 0], [0, h]], np.float32)
+    dst = np.array([[bx, by], [nw + bx, by], [bx, nh + by]], np.float32)
+    return cv2.getAffineTransform(dst, src) if inverse else cv2.getAffineTransform(src, dst)
 
 
 class _UndoableResize(BaseTransform):
@@ -24,17 +79,24 @@ class _UndoableResize(BaseTransform):
         interpolation (str): Image interpolation (mmcv names).
         pad_val (float | Sequence[float]): Image padding value (per channel, BGR).
         seg_pad_val (int): Padding value of the masks.
+        backend (str): See :func:`resize_image`; masks are resized nearest with the same
+            backend.
     """
 
     keep_ratio = False
+    backends = BACKENDS
 
     def __init__(self,
                  scale: Tuple[int, int],
                  interpolation: str = 'bilinear',
                  pad_val: Union[float, Sequence[float]] = 0,
-                 seg_pad_val: int = 0) -> None:
+                 seg_pad_val: int = 0,
+                 backend: str = 'cv2') -> None:
         if len(scale) != 2 or min(scale) <= 0:
             raise ValueError(f'scale must be (width, height), got {scale}')
+        if backend not in self.backends:
+            raise ValueError(f'backend must be one of {self.backends}, got "{backend}"')
+        self.backend = backend
         self.scale = (int(scale[0]), int(scale[1]))
         self.interpolation = interpolation
         self.pad_val = tuple(pad_val) if isinstance(pad_val, Sequence) else pad_val
@@ -51,7 +113,7 @@ class _UndoableResize(BaseTransform):
         new_w, new_h = self._content_size(w, h)
         top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
         pad = dict(padding=(left, top, out_w - new_w - left, out_h - new_h - top))
-        img = mmcv.imresize(img, (new_w, new_h), interpolation=self.interpolation)
+        img = resize_image(img, (new_w, new_h), self.interpolation, self.backend)
         if (new_w, new_h) != (out_w, out_h):
             pad_val = self.pad_val
             if isinstance(pad_val, tuple) and img.ndim == 2:
@@ -61,7 +123,7 @@ class _UndoableResize(BaseTransform):
         for key in results.get('seg_fields', []):
             if results.get(key) is None:
                 continue
-            seg = mmcv.imresize(results[key], (new_w, new_h), interpolation='nearest')
+            seg = resize_image(results[key], (new_w, new_h), 'nearest', self.backend)
             if (new_w, new_h) != (out_w, out_h):
                 seg = mmcv.impad(seg, pad_val=self.seg_pad_val, **pad)
             results[key] = seg
@@ -75,7 +137,8 @@ class _UndoableResize(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(scale={self.scale}, interpolation='
-                f'{self.interpolation}, pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val})')
+                f'{self.interpolation}, pad_val={self.pad_val}, seg_pad_val={self.seg_pad_val}, '
+                f'backend={self.backend})')
 
 
 @TRANSFORMS.register_module()
@@ -97,16 +160,52 @@ class LetterboxResize(_UndoableResize):
             order (BGR). Defaults to CLIP's mean in BGR, :data:`CLIP_MEAN_BGR`.
         seg_pad_val (int): Mask padding. Defaults to 0 (background).
         interpolation (str): Image interpolation. Defaults to ``'bicubic'`` (as CRIS).
+        backend (str): ``'cv2'`` (content size rounded to whole pixels, ``mmcv.imresize``,
+            then padded), ``'pillow'`` (the same with ``PIL.Image.resize``) or ``'cris'``:
+            CRIS's own ``cv2.warpAffine`` of the whole image with the matrix of
+            :func:`cris_affine` (content size and offset not rounded, ``cv2.INTER_CUBIC``
+            whatever ``interpolation``, border = ``pad_val``); masks are warped with
+            ``cv2.INTER_NEAREST`` (CRIS warps its training mask bilinearly and trains on the
+            soft values; mmris's targets stay binary). ``pad_param`` then holds the rounded
+            padding. Defaults to ``'cv2'``.
     """
 
     keep_ratio = True
+    backends = BACKENDS + ('cris', )
 
     def __init__(self,
                  scale: Tuple[int, int],
                  pad_val: Union[float, Sequence[float]] = CLIP_MEAN_BGR,
                  seg_pad_val: int = 0,
-                 interpolation: str = 'bicubic') -> None:
-        super().__init__(scale, interpolation, pad_val, seg_pad_val)
+                 interpolation: str = 'bicubic',
+                 backend: str = 'cv2') -> None:
+        super().__init__(scale, interpolation, pad_val, seg_pad_val, backend)
+
+    def transform(self, results: dict) -> dict:
+        if self.backend != 'cris':
+            return super().transform(results)
+        h, w = results['img'].shape[:2]
+        out_w, out_h = self.scale
+        mat = cris_affine((h, w), (out_h, out_w))
+        pad = self.pad_val if isinstance(self.pad_val, tuple) else (self.pad_val, ) * 3
+        results['img'] = cv2.warpAffine(results['img'], mat, (out_w, out_h),
+                                        flags=cv2.INTER_CUBIC, borderValue=pad)
+        for key in results.get('seg_fields', []):
+            if results.get(key) is not None:
+                results[key] = cv2.warpAffine(results[key], mat, (out_w, out_h),
+                                              flags=cv2.INTER_NEAREST,
+                                              borderValue=self.seg_pad_val)
+        s, bx, by = mat[0, 0], mat[0, 2], mat[1, 2]
+        top, left = int(round(by)), int(round(bx))
+        bottom = out_h - top - min(out_h, max(1, int(round(h * s))))
+        right = out_w - left - min(out_w, max(1, int(round(w * s))))
+        results['img_shape'] = (out_h, out_w)
+        results['pad_shape'] = (out_h, out_w)
+        results['pad_param'] = np.array([top, max(bottom, 0), left, max(right, 0)],
+                                        dtype=np.int64)
+        results['scale_factor'] = (s, s)
+        results['keep_ratio'] = True
+        return results
 
     def _content_size(self, w: int, h: int) -> Tuple[int, int]:
         out_w, out_h = self.scale
@@ -128,10 +227,15 @@ class RISResize(_UndoableResize):
         scale (tuple[int, int]): Output (width, height), e.g. (480, 480).
         interpolation (str): Image interpolation. Defaults to ``'bilinear'``; masks always
             use nearest.
+        backend (str): ``'cv2'`` (``mmcv.imresize``) or ``'pillow'``: ``PIL.Image.resize``
+            for the image and the masks, which is what LAVT's and MagNet's
+            ``transforms.Resize`` (torchvision ``F.resize`` on PIL images) do; Pillow's
+            bilinear is antialiased when shrinking, OpenCV's is not. Defaults to ``'cv2'``.
     """
 
-    def __init__(self, scale: Tuple[int, int], interpolation: str = 'bilinear') -> None:
-        super().__init__(scale, interpolation)
+    def __init__(self, scale: Tuple[int, int], interpolation: str = 'bilinear',
+                 backend: str = 'cv2') -> None:
+        super().__init__(scale, interpolation, backend=backend)
 
 
 @TRANSFORMS.register_module()

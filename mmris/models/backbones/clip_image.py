@@ -11,7 +11,8 @@ from open_clip.transformer import QuickGELU, VisionTransformer
 from torch import Tensor
 
 from mmris.registry import MODELS
-from ..utils.clip_checkpoint import image_tower_state, load_clip_state_dict, load_tower
+from ..utils.clip_checkpoint import image_tower_state, load_clip_state_dict
+from ..utils.pretrained import load_pretrained
 
 # OpenAI CLIP image towers; ResNets: layers per stage, ViTs: number of blocks.
 ARCHS = {
@@ -125,7 +126,9 @@ class CLIPImageEncoder(BaseModule):
         vit_levels (Sequence[int], optional): Channels of the stride 8, 16, 32 maps made from
             the ViT patch maps (see above). Defaults to None (the patch maps as they are).
         pretrained (str, optional): Local OpenAI or open_clip checkpoint of the whole CLIP
-            model; its ``visual.*`` weights are loaded by :meth:`init_weights`.
+            model; its ``visual.*`` weights are loaded by :meth:`init_weights`, all of them
+            (only CRIS's ``attnpool.connect`` branch, which CLIP lacks, keeps its init) or
+            a :class:`~mmris.models.utils.PretrainedMismatchError`.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -173,7 +176,8 @@ class CLIPImageEncoder(BaseModule):
         super().init_weights()
         if self.pretrained:
             state = image_tower_state(load_clip_state_dict(self.pretrained))
-            load_tower(self.visual, state, self.pretrained, allowed_missing=('attnpool.connect',))
+            load_pretrained(self.visual, state, self.pretrained, 'CLIP image encoder',
+                            tolerated_missing=(r'attnpool\.connect\.', ))  # CRIS's own
 
     def _forward_resnet(self, x: Tensor) -> Tuple[Tensor, ...]:
         v = self.visual

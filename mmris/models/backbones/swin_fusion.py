@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.logging import print_log
+from mmengine.model.weight_init import constant_init, trunc_normal_, trunc_normal_init
 from mmengine.runner import CheckpointLoader
 from mmseg.models.backbones import SwinTransformer
 from mmseg.models.backbones.swin import WindowMSA
@@ -16,6 +17,7 @@ from torch import Tensor
 from mmris.registry import MODELS
 from ..layers.pixel_word_attention import fusion_blocks, reset_gates
 from ..layers.positional_encoding import sine_pos_2d
+from ..utils.pretrained import load_pretrained
 from ..utils.text_features import TextFeatures
 
 
@@ -105,7 +107,9 @@ class SwinFusion(SwinTransformer):
         pretrained (str, optional): ImageNet checkpoint of the Swin, official format (e.g.
             ``swin_base_patch4_window12_384_22k.pth``, converted on the fly) or mmseg's;
             loaded by :meth:`init_weights` (relative position tables resized to the window;
-            fusion blocks keep their init). Defaults to None.
+            fusion blocks and per-stage norms keep their init); every other Swin tensor must
+            be in the file or it is a ``PretrainedMismatchError`` (see :meth:`load_swin`).
+            Defaults to None.
         out_norms (bool): Layer-norm each stage output with ``norm{i}`` (mmseg's Swin,
             LAVT). False: the outputs are handed on as the fusion blocks return them and
             ``norm{i}`` are identities without parameters (MagNet: ``MultiModalSwin``'s
@@ -137,6 +141,13 @@ class SwinFusion(SwinTransformer):
             ``num_heads``, ``window_size``, ``drop_path_rate``, ``out_indices``...).
     """
     takes_text = True
+    #: keys of the model an ImageNet Swin checkpoint lacks (``re.match``): the fusion blocks,
+    #: the per-stage output norms (LAVT's; the classifier has one final ``norm``), and the
+    #: relative position indices (computed for the window)
+    NOT_IN_IMAGENET_SWIN = (r'fusions\.', r'norm\d+\.', r'.*relative_position_index$')
+    #: keys of a Swin checkpoint the model does not use: the classifier ``head``, its final
+    #: ``norm`` and computed buffers
+    NOT_IN_SWIN_FUSION = (r'head\.', r'norm\.', r'.*attn_mask$', r'.*relative_position_index$')
 
     def __init__(self,
                  fusion: Optional[dict] = dict(type='PWAMFusion'),
@@ -183,33 +194,56 @@ class SwinFusion(SwinTransformer):
         self._text_encoder = (encoder, )
 
     def init_weights(self) -> None:
-        """mmseg's Swin init (trunc-normal Linear, unit LN, also over the fusion blocks),
-        the gates' own init, then the ImageNet Swin weights if ``pretrained``."""
-        super().init_weights()
+        """mmseg's Swin init from scratch (trunc-normal Linear, unit LN, also over the fusion
+        blocks), the gates' own init, then the ImageNet Swin weights if ``pretrained`` (or
+        ``init_cfg=dict(type='Pretrained', checkpoint=...)``, mmseg's way).
+
+        mmseg's ``SwinTransformer.init_weights`` is not called: it logs "No pre-trained
+        weights for SwinFusion, training start from scratch" whenever ``init_cfg`` is
+        None, which is wrong after :meth:`load_swin`.
+        """
+        if self.use_abs_pos_embed:
+            trunc_normal_(self.absolute_pos_embed, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_init(m, std=.02, bias=0.)
+            elif isinstance(m, nn.LayerNorm):
+                constant_init(m, val=1.0, bias=0.)
         reset_gates(self.fusions)
-        if self.pretrained_swin:
-            self.load_swin(self.pretrained_swin)
+        init_cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
+        checkpoint = self.pretrained_swin or (
+            init_cfg.get('checkpoint') if init_cfg.get('type') == 'Pretrained' else None)
+        if checkpoint:
+            self.load_swin(checkpoint)
+        else:
+            print_log('SwinFusion: no pretrained Swin, random init', logger='current')
 
     def load_swin(self, filename: str) -> None:
-        """Load an official or mmseg Swin checkpoint into the Swin part (non-strict)."""
+        """Load an official or mmseg Swin checkpoint (or the ``backbone.*`` part of a
+        segmentor's) into the Swin part: every Swin tensor must be in the file with its
+        shape (relative position tables are resized to the window), apart from
+        :attr:`NOT_IN_IMAGENET_SWIN`; the file may hold :attr:`NOT_IN_SWIN_FUSION` besides.
+
+        Raises:
+            PretrainedMismatchError: naming the file and the first unmatched keys.
+        """
         ckpt = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
         state = ckpt.get('state_dict', ckpt.get('model', ckpt))
-        state = {k[len('backbone.'):] if k.startswith('backbone.') else k: v
-                 for k, v in state.items()}
         state = {k[len('module.'):] if k.startswith('module.') else k: v
                  for k, v in state.items()}
+        if any(k.startswith('backbone.') for k in state):
+            state = {k[len('backbone.'):]: v for k, v in state.items()
+                     if k.startswith('backbone.')}
         if _is_official(state):
             state = convert_official_swin(state)
         own = self.state_dict()
         for k in [k for k in state if k.endswith('relative_position_bias_table')]:
             if k in own and state[k].shape != own[k].shape:
                 state[k] = self._resize_table(state[k], own[k].shape)
-        state = {k: v for k, v in state.items() if k in own and not k.endswith('_index')}
-        missing, unexpected = self.load_state_dict(state, strict=False)
-        swin_missing = [k for k in missing if not k.startswith('fusions.')
-                        and not k.endswith('relative_position_index')]
-        print_log(f'SwinFusion: loaded {len(state)} tensors from {filename}; '
-                  f'missing outside the fusion blocks: {swin_missing}', logger='current')
+        state = {k: v for k, v in state.items() if not k.endswith('relative_position_index')}
+        load_pretrained(self, state, filename, 'SwinFusion image backbone',
+                        tolerated_missing=self.NOT_IN_IMAGENET_SWIN,
+                        tolerated_unexpected=self.NOT_IN_SWIN_FUSION)
 
     @staticmethod
     def _resize_table(table: Tensor, shape: torch.Size) -> Tensor:

@@ -2,6 +2,9 @@
 from collections import defaultdict
 from typing import Dict, List, Optional, Tuple
 
+import cv2
+import numpy as np
+import torch
 import torch.nn.functional as F
 from mmengine.model import ModuleList
 from mmengine.structures import PixelData
@@ -9,8 +12,11 @@ from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.utils import add_prefix
 from torch import Tensor
 
+from mmris.datasets.transforms.geometric import cris_affine
 from mmris.registry import MODELS
 from ..utils.text_features import TextFeatures
+
+UNDO_RESIZE = ('bilinear', 'cris')
 
 
 def _takes_text(module) -> bool:
@@ -32,8 +38,18 @@ class ReferringEncoderDecoder(BaseSegmentor):
     content ``[top : h_img - bottom, left : w_img - right]`` given by
     ``metainfo['pad_param'] = [top, bottom, left, right]`` (absent = none) inside
     ``metainfo['img_shape']``, resizes it to ``metainfo['ori_shape']`` (bilinear) and
-    thresholds the sigmoid at ``test_cfg['threshold']``. With ``output_size='input'`` it
-    stops at ``img_shape`` (no letterbox undone: the LAVT protocol).
+    thresholds the sigmoid at ``test_cfg['threshold']`` (``>``). With ``output_size='input'``
+    it stops at ``img_shape`` (no letterbox undone: the LAVT protocol). With
+    ``undo_resize='cris'`` it does what CRIS's test does instead: sigmoid, bicubic
+    (``align_corners=True``) to the input size, ``cv2.warpAffine`` of the probabilities back to
+    ``ori_shape`` with the inverse of CRIS's letterbox matrix (bicubic, border 0; see
+    ``LetterboxResize(backend='cris')``), then ``> threshold``.
+
+    A head may return ``(logits, no_target_logits)`` (B x 1 x h x w and B) from its forward;
+    ``predict`` then sets ``pred_no_target`` (sigmoid > ``test_cfg['no_target_thr']``) on
+    each sample, which ``ReferMetric`` uses for gRefCOCO's N-acc / T-acc (without it: an
+    empty mask means "no target"). Each sample's metainfo gets ``postprocess``: the
+    threshold, output size and undo mode applied (``ReferMetric`` reports them).
 
     Args:
         backbone (dict): Image encoder.
@@ -45,8 +61,9 @@ class ReferringEncoderDecoder(BaseSegmentor):
             ``bind_text_encoder`` method is handed the text encoder (not registered as its
             submodule), e.g. to encode masked sentences (Mask Grounding).
         train_cfg (dict, optional): Passed to the heads' ``loss``.
-        test_cfg (dict, optional): ``threshold`` (0.35) and ``output_size``
-            ('original' | 'input').
+        test_cfg (dict, optional): ``threshold`` (0.35), ``output_size``
+            ('original' | 'input'), ``undo_resize`` ('bilinear' | 'cris') and
+            ``no_target_thr`` (0.5).
         data_preprocessor (dict, optional): e.g. mmseg's ``SegDataPreProcessor``.
         init_cfg (dict, optional): Initialization config.
     """
@@ -74,8 +91,15 @@ class ReferringEncoderDecoder(BaseSegmentor):
             if hasattr(module, 'bind_text_encoder'):  # e.g. MagNet's Swin, Mask Grounding
                 module.bind_text_encoder(self.text_encoder)
         self.train_cfg = train_cfg
-        self.test_cfg = {**dict(threshold=0.35, output_size='original'), **(test_cfg or {})}
+        self.test_cfg = {**dict(threshold=0.35, output_size='original', undo_resize='bilinear',
+                                no_target_thr=0.5), **(test_cfg or {})}
         assert self.test_cfg['output_size'] in ('original', 'input')
+        if self.test_cfg['undo_resize'] not in UNDO_RESIZE:
+            raise ValueError(f'test_cfg.undo_resize must be one of {UNDO_RESIZE}, got '
+                             f'"{self.test_cfg["undo_resize"]}"')
+        if self.test_cfg['undo_resize'] == 'cris' and self.test_cfg['output_size'] != 'original':
+            raise ValueError('test_cfg.undo_resize="cris" warps back to the original size: '
+                             'it needs output_size="original"')
 
     def extract_text(self, data_samples: List) -> TextFeatures:
         """Encode ``metainfo['text']`` of every sample."""
@@ -100,8 +124,13 @@ class ReferringEncoderDecoder(BaseSegmentor):
 
     def encode_decode(self, inputs: Tensor, data_samples: List) -> Tensor:
         """B, 3, H, W images + samples -> B, 1, h, w logits at the head's resolution."""
+        return self._decode(inputs, data_samples)[0]
+
+    def _decode(self, inputs: Tensor, data_samples: List) -> Tuple[Tensor, Optional[Tensor]]:
+        """Logits and, if the head gives one, its B no-target logits."""
         x, text = self.extract_feat_text(inputs, self.extract_text(data_samples))
-        return self.decode_head(x, text)
+        out = self.decode_head(x, text)
+        return out if isinstance(out, tuple) else (out, None)
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         """Losses of the decode head (``decode.*``) and auxiliary heads (``aux.*``)."""
@@ -120,8 +149,13 @@ class ReferringEncoderDecoder(BaseSegmentor):
 
     def predict(self, inputs: Tensor, data_samples: List) -> List:
         """Samples with ``seg_logits`` and ``pred_sem_seg`` (1, H, W) at the output size."""
-        logits = self.encode_decode(inputs, data_samples)
-        return self.postprocess_result(logits, data_samples, inputs.shape[-2:])
+        logits, no_target = self._decode(inputs, data_samples)
+        data_samples = self.postprocess_result(logits, data_samples, inputs.shape[-2:])
+        if no_target is not None:
+            flags = (no_target.reshape(-1).sigmoid() > self.test_cfg['no_target_thr']).tolist()
+            for sample, flag in zip(data_samples, flags):
+                sample.set_metainfo(dict(pred_no_target=bool(flag)))
+        return data_samples
 
     def _crop_and_size(self, meta: dict, input_size: Tuple[int, int]) -> Tuple[tuple, tuple]:
         h, w = meta.get('img_shape', input_size)[:2]
@@ -149,12 +183,19 @@ class ReferringEncoderDecoder(BaseSegmentor):
             list[SegDataSample]: ``data_samples`` with ``seg_logits`` and ``pred_sem_seg``.
         """
         input_size = tuple(input_size or data_samples[0].metainfo['batch_input_shape'])
+        cfg = self.test_cfg
+        post = dict(threshold=cfg['threshold'], output_size=cfg['output_size'],
+                    undo_resize=cfg['undo_resize'])
+        for sample in data_samples:
+            sample.set_metainfo(dict(postprocess=post))
+        if cfg['undo_resize'] == 'cris':
+            return self._postprocess_cris(seg_logits, data_samples, input_size)
         logits = F.interpolate(seg_logits, input_size, mode='bilinear',
                                align_corners=self.align_corners)  # B, 1, H, W
         groups = defaultdict(list)
         for i, sample in enumerate(data_samples):
             groups[self._crop_and_size(sample.metainfo, input_size)].append(i)
-        thr = self.test_cfg['threshold']
+        thr = cfg['threshold']
         for ((y0, y1, x0, x1), size), idx in groups.items():
             out = logits[idx, :, y0:y1, x0:x1]
             if out.shape[-2:] != size:
@@ -163,6 +204,24 @@ class ReferringEncoderDecoder(BaseSegmentor):
             for j, i in enumerate(idx):
                 data_samples[i].set_data(dict(seg_logits=PixelData(data=out[j]),
                                               pred_sem_seg=PixelData(data=pred[j])))
+        return data_samples
+
+    def _postprocess_cris(self, seg_logits: Tensor, data_samples: List,
+                          input_size: Tuple[int, int]) -> List:
+        """CRIS's test: probabilities bicubic to the input, warped back bicubic, ``> thr``.
+        ``seg_logits`` holds the logit of the warped probability (clamped to (0, 1))."""
+        prob = F.interpolate(seg_logits.float().sigmoid(), input_size, mode='bicubic',
+                             align_corners=True)  # B, 1, H, W
+        prob_np = prob[:, 0].detach().cpu().numpy()
+        for i, sample in enumerate(data_samples):
+            h, w = sample.metainfo['ori_shape'][:2]
+            img_hw = sample.metainfo.get('img_shape', input_size)[:2]
+            mat = cris_affine((h, w), img_hw, inverse=True)
+            p = cv2.warpAffine(prob_np[i], mat, (w, h), flags=cv2.INTER_CUBIC, borderValue=0.)
+            p = torch.from_numpy(np.ascontiguousarray(p))[None].to(seg_logits.device)  # 1, h, w
+            pred = (p > self.test_cfg['threshold']).long()
+            sample.set_data(dict(seg_logits=PixelData(data=torch.logit(p.clamp(1e-6, 1 - 1e-6))),
+                                 pred_sem_seg=PixelData(data=pred)))
         return data_samples
 
     def aug_test(self, inputs, batch_img_metas):

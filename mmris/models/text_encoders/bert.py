@@ -2,14 +2,19 @@
 import json
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
+from ..utils.pretrained import check_pretrained
 from ..utils.text_features import TextFeatures
+from ..utils.truncation import TruncationStats
+
+TRUNCATIONS = ('keep_sep', 'head')
 
 
 def _transformers():
@@ -42,6 +47,15 @@ def build_bert_tokenizer(model_dir: str):
     return tf.BertTokenizerFast(vocab, do_lower_case=lower)  # 1st argument: the vocab file
 
 
+def _weights_file(model_dir: str) -> str:
+    """The weights file of a Hugging Face directory (the directory if none is known)."""
+    for name in ('model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json',
+                 'pytorch_model.bin.index.json'):
+        if osp.isfile(osp.join(model_dir, name)):
+            return osp.join(model_dir, name)
+    return model_dir
+
+
 def convert_bert(state: Dict[str, Tensor]) -> 'OrderedDict[str, Tensor]':
     """Hugging Face ``BertModel`` keys -> ``BERTTextEncoder.bert`` keys (no pooler/buffers)."""
     return OrderedDict((k, v) for k, v in state.items()
@@ -53,9 +67,10 @@ class BERTTextEncoder(BaseModule):
     """BERT from a local directory (``config.json``, ``vocab.txt``, weights), tokenizing
     raw sentences itself.
 
-    A sentence becomes ``[CLS] wordpieces [SEP]``, truncated (``[SEP]`` kept) and padded to
-    ``word_len``; the padding mask is the tokenizer's attention mask. The pooler is not
-    built (LAVT drops it too).
+    A sentence becomes ``[CLS] wordpieces [SEP]``, cut to ``word_len`` ids by the
+    ``truncation`` rule and padded with ``[PAD]``; the padding mask covers the padding only.
+    The pooler is not built (LAVT drops it too). Sentences longer than ``word_len`` are
+    counted in :attr:`truncation_stats` (logged by ``TextTruncationHook``).
 
     Stage-wise access, for encoders that interleave BERT layers with image stages (MagNet
     runs 4 stages of 3 layers)::
@@ -74,9 +89,16 @@ class BERTTextEncoder(BaseModule):
             ``tokenizer.json`` or ``vocab.txt``.
         word_len (int): Tokens per sentence, [CLS] and [SEP] included. LAVT: 20.
             Defaults to 20.
+        truncation (str): How a longer sentence is cut. ``'keep_sep'``: the first
+            ``word_len - 1`` ids and ``[SEP]`` (Hugging Face's ``truncation=True``);
+            ``'head'``: the first ``word_len`` ids, no ``[SEP]`` re-added, as LAVT's and
+            MagNet's loaders (``data/dataset_refer_bert.py``: ``encode(...,
+            add_special_tokens=True)[:max_tokens]``) feed their released weights.
+            Defaults to ``'keep_sep'``.
         sentence (str): Sentence vector: 'cls' (last hidden state of [CLS]) or 'mean'
             (mean of the non-padding tokens). Defaults to 'cls'.
-        load_weights (bool): Load the directory's weights in :meth:`init_weights`; False
+        load_weights (bool): Load the directory's weights in :meth:`init_weights`, all of
+            them (see :attr:`NOT_IN_ENCODER`) or a ``PretrainedMismatchError``; False
             keeps a random init (architecture and vocabulary still from the directory).
             Defaults to True.
         run_layers (bool): ``forward`` runs the Transformer layers. False: its words are
@@ -84,22 +106,32 @@ class BERTTextEncoder(BaseModule):
             runs them (MagNet's ``SwinFusion(text_stages=...)``). Defaults to True.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
+    #: keys a BERT checkpoint may hold that the encoder does not use (``re.match``): the
+    #: pooler, the pre-training heads (MLM / NSP) and the id buffers
+    NOT_IN_ENCODER = (r'pooler\.', r'cls\.', r'.*position_ids$', r'.*token_type_ids$')
+    #: keys of the encoder a checkpoint may lack: the id buffers (computed)
+    NOT_IN_FILE = (r'.*position_ids$', r'.*token_type_ids$')
 
     def __init__(self,
                  pretrained: str,
                  word_len: int = 20,
+                 truncation: str = 'keep_sep',
                  sentence: str = 'cls',
                  load_weights: bool = True,
                  run_layers: bool = True,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
         assert sentence in ('cls', 'mean'), f'unknown sentence pooling {sentence}'
+        if truncation not in TRUNCATIONS:
+            raise ValueError(f'truncation must be one of {TRUNCATIONS}, got "{truncation}"')
         tf = _transformers()
         if not osp.isdir(pretrained):
             raise FileNotFoundError(f'BERT directory not found: {pretrained} (needs '
                                     'config.json, vocab.txt and the weights)')
         self.pretrained = pretrained
         self.word_len = word_len
+        self.truncation = truncation
+        self.truncation_stats = TruncationStats(word_len)
         self.sentence = sentence
         self.load_weights = load_weights
         self.run_layers = run_layers
@@ -118,22 +150,56 @@ class BERTTextEncoder(BaseModule):
         return len(self.bert.encoder.layer)
 
     def init_weights(self) -> None:
-        """Load the directory's BERT weights (the pooler, if any, is ignored)."""
+        """Load the directory's BERT weights: every tensor of the encoder must be in the
+        file with its shape; the file may hold :attr:`NOT_IN_ENCODER` besides (the pooler
+        and the pre-training heads). Otherwise a ``PretrainedMismatchError`` names the file
+        and the keys (transformers would only warn that they were "newly initialized")."""
         if not self.load_weights:
             return
         tf = _transformers()
-        src = tf.BertModel.from_pretrained(self.pretrained, add_pooling_layer=False)
-        missing, unexpected = self.bert.load_state_dict(src.state_dict(), strict=False)
-        print_log(f'BERTTextEncoder: weights from {self.pretrained}; missing {missing}',
+        verbosity = tf.logging.get_verbosity()
+        tf.logging.set_verbosity_error()  # its "newly initialized" warning: reported below
+        try:
+            src, info = tf.BertModel.from_pretrained(
+                self.pretrained, add_pooling_layer=False, output_loading_info=True,
+                ignore_mismatched_sizes=True)
+        finally:
+            tf.logging.set_verbosity(verbosity)
+        own = self.bert.state_dict()
+        shapes = [f'{k}: checkpoint {tuple(a)}, model {tuple(b)}'
+                  for k, a, b in info.get('mismatched_keys', ())]
+        note = check_pretrained(
+            info['missing_keys'], info['unexpected_keys'], _weights_file(self.pretrained),
+            'BERT text encoder', len(own), shapes, self.NOT_IN_FILE, self.NOT_IN_ENCODER)
+        self.bert.load_state_dict(src.state_dict())
+        loaded = len(own) - len(info['missing_keys'])
+        print_log(f'BERT text encoder: loaded {loaded} of its {len(own)} tensors from '
+                  f'{_weights_file(self.pretrained)}' + (f'; {note}' if note else ''),
                   logger='current')
+
+    def count_tokens(self, texts: Sequence[str]) -> List[int]:
+        """Ids each sentence needs, [CLS] and [SEP] included, before any cut; a sentence
+        with more than ``word_len`` is cut by :meth:`tokenize`."""
+        return [len(ids) for ids in self._encode(texts)]
+
+    def _encode(self, texts: Sequence[str]) -> List[List[int]]:
+        return self.tokenizer(list(texts), add_special_tokens=True)['input_ids']
 
     def tokenize(self, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
         """Sentences -> token ids and attention mask (1 = token, 0 = padding), B x word_len
-        (long), on the encoder's device."""
-        enc = self.tokenizer(list(texts), padding='max_length', truncation=True,
-                             max_length=self.word_len, return_tensors='pt')
+        (long), on the encoder's device; cut by the ``truncation`` rule."""
+        full = self._encode(texts)
+        self.truncation_stats.update(texts, [len(ids) for ids in full], self.training)
+        L, sep = self.word_len, self.tokenizer.sep_token_id
+        tokens = torch.full((len(full), L), self.tokenizer.pad_token_id, dtype=torch.long)
+        attn = torch.zeros(len(full), L, dtype=torch.long)
+        for i, ids in enumerate(full):
+            if len(ids) > L:
+                ids = ids[:L] if self.truncation == 'head' else ids[:L - 1] + [sep]
+            tokens[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attn[i, :len(ids)] = 1
         device = self.bert.embeddings.word_embeddings.weight.device
-        return enc['input_ids'].to(device), enc['attention_mask'].to(device)
+        return tokens.to(device), attn.to(device)
 
     def embed(self, tokens: Tensor) -> Tensor:
         """B, L token ids -> B, L, width embeddings (word + position + type, LN)."""

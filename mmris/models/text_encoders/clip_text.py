@@ -10,8 +10,10 @@ from open_clip.transformer import QuickGELU, TextTransformer
 from torch import Tensor
 
 from mmris.registry import MODELS
-from ..utils.clip_checkpoint import load_clip_state_dict, load_tower, text_tower_state
+from ..utils.clip_checkpoint import load_clip_state_dict, text_tower_state
+from ..utils.pretrained import load_pretrained
 from ..utils.text_features import TextFeatures
+from ..utils.truncation import TruncationStats
 
 # OpenAI CLIP text towers: output_dim is the joint embedding width.
 ARCHS = {
@@ -33,10 +35,12 @@ class CLIPTextEncoder(BaseModule):
     """CLIP text transformer over ``word_len`` tokens, tokenizing raw sentences itself.
 
     A sentence becomes SOT, its BPE tokens, EOT, padded with 0 to ``word_len``; a longer one is
-    cut and its last kept token replaced by EOT. The positional embedding (and the causal
-    mask) has ``word_len`` positions. The padding mask is derived from the EOT position:
-    every position after it is padding (True), so a real token with id 0 ('!') is not
-    mistaken for padding.
+    cut and its last kept token replaced by EOT (CRIS's ``tokenize(..., truncate=True)``;
+    open_clip's tokenizer does the same). Cut sentences are counted in
+    :attr:`truncation_stats` (logged by ``TextTruncationHook``). The positional embedding
+    (and the causal mask) has ``word_len`` positions. The padding mask is derived from the
+    EOT position: every position after it is padding (True), so a real token with id 0 ('!')
+    is not mistaken for padding.
 
     Args:
         arch (str | dict): 'RN50', 'RN101', 'ViT-B-16', 'ViT-L-14' (the CLIP model the
@@ -67,6 +71,8 @@ class CLIPTextEncoder(BaseModule):
             heads=cfg['heads'], layers=cfg['layers'], output_dim=cfg['output_dim'],
             act_layer=QuickGELU if quick_gelu else nn.GELU, output_tokens=True)
         self.eot_id = _tokenizer().eot_token_id
+        self.sot_id = _tokenizer().sot_token_id
+        self.truncation_stats = TruncationStats(word_len)
 
     @property
     def width(self) -> int:
@@ -80,18 +86,27 @@ class CLIPTextEncoder(BaseModule):
             state = text_tower_state(load_clip_state_dict(self.pretrained))
             if 'positional_embedding' in state:
                 state['positional_embedding'] = state['positional_embedding'][:self.word_len]
-            load_tower(self.text, state, self.pretrained)
+            load_pretrained(self.text, state, self.pretrained, 'CLIP text encoder')
+
+    def _encode(self, texts: Sequence[str]) -> List[List[int]]:
+        tok = _tokenizer()
+        return [[self.sot_id] + tok.encode(text) + [self.eot_id] for text in texts]
 
     def tokenize(self, texts: Sequence[str]) -> Tensor:
         """Sentences -> B, word_len token ids (long) on the encoder's device."""
-        tokens = _tokenizer()(list(texts), context_length=self.word_len)
+        full = self._encode(texts)
+        self.truncation_stats.update(texts, [len(ids) for ids in full], self.training)
+        tokens = torch.zeros(len(full), self.word_len, dtype=torch.long)
+        for i, ids in enumerate(full):
+            if len(ids) > self.word_len:
+                ids = ids[:self.word_len - 1] + [self.eot_id]
+            tokens[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
         return tokens.to(self.text.positional_embedding.device)
 
     def count_tokens(self, texts: Sequence[str]) -> List[int]:
         """Tokens each sentence needs, SOT and EOT included, before any cut; a sentence
         with more than ``word_len`` is cut by :meth:`tokenize`."""
-        tok = _tokenizer()
-        return [len(tok.encode(text)) + 2 for text in texts]
+        return [len(ids) for ids in self._encode(texts)]
 
     def forward(self, texts: Union[Sequence[str], Tensor]) -> TextFeatures:
         """

@@ -1,9 +1,11 @@
-from .clip_checkpoint import (image_tower_state, load_clip_state_dict, load_tower,
-                              text_tower_state)
+from .clip_checkpoint import image_tower_state, load_clip_state_dict, text_tower_state
 from .cris_converter import convert_cris, convert_cris_key
+from .pretrained import PretrainedMismatchError, check_pretrained, load_pretrained
 from .text_features import TextFeatures
+from .truncation import TruncationStats
 
 __all__ = [
-    'TextFeatures', 'load_clip_state_dict', 'image_tower_state', 'text_tower_state',
-    'load_tower', 'convert_cris', 'convert_cris_key'
+    'TextFeatures', 'TruncationStats', 'load_clip_state_dict', 'image_tower_state',
+    'text_tower_state', 'convert_cris', 'convert_cris_key', 'PretrainedMismatchError',
+    'check_pretrained', 'load_pretrained'
 ]

@@ -1,10 +1,9 @@
 """Reading CLIP weights from a local OpenAI (TorchScript) or open_clip checkpoint file."""
 import os.path as osp
 import zipfile
-from typing import Dict, Iterable
+from typing import Dict
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 # entries of OpenAI's files that are not weights of either tower
@@ -37,7 +36,9 @@ def load_clip_state_dict(path: str) -> Dict[str, Tensor]:
         FileNotFoundError: If ``path`` does not exist.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'CLIP checkpoint not found: {path}')
+        raise FileNotFoundError(f'CLIP checkpoint not found: {path} (docs/pretrained.md: '
+                                'where to download each CLIP file and where the configs '
+                                'expect it)')
     if _is_torchscript(path):
         state = torch.jit.load(path, map_location='cpu').state_dict()
     else:
@@ -60,25 +61,3 @@ def text_tower_state(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
         return {k[len('text.'):]: v for k, v in state.items() if k.startswith('text.')}
     return {k: v for k, v in state.items()
             if not k.startswith('visual.') and k not in _NOT_TOWER}
-
-
-def load_tower(module: nn.Module, state: Dict[str, Tensor], path: str,
-               allowed_missing: Iterable[str] = ()) -> None:
-    """Load ``state`` into ``module``, failing on any key mismatch.
-
-    Args:
-        module (nn.Module): The tower.
-        state (dict): Its weights.
-        path (str): The file they came from (for the message).
-        allowed_missing (Iterable[str]): Prefixes of parameters that CLIP does not have
-            (e.g. CRIS's residual branch of the attention pool); they keep their init.
-
-    Raises:
-        KeyError: naming the missing and unexpected keys.
-    """
-    result = module.load_state_dict(state, strict=False)
-    allowed = tuple(allowed_missing)
-    missing = [k for k in result.missing_keys if not (allowed and k.startswith(allowed))]
-    if missing or result.unexpected_keys:
-        raise KeyError(f'{path} does not match {type(module).__name__}: missing keys '
-                       f'{missing}, unexpected keys {result.unexpected_keys}')
