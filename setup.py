@@ -63,6 +63,13 @@ EXTRAS = {
     # moved elsewhere: with a newer transformers, `import mmpretrain.models` fails
     'bert': ['transformers>=4.40,<4.50'],
 }
+# ONNX export + onnxruntime inference (tools/deployment, RISInferencer(backend='onnxruntime'))
+EXTRAS['deploy'] = ['onnx>=1.16', 'onnxruntime>=1.18']
+# the web page (demo/web_demo.py); gradio >= 6.18 needs huggingface-hub >= 1.16, which the
+# transformers < 4.50 of the `bert` / `tests` extras refuses (hub < 1.0)
+EXTRAS['demo'] = ['gradio>=5.0,<6.18']
+# CI runs the ONNX parity tests and drives the web page in a headless Chromium
+EXTRAS['tests'] += EXTRAS['deploy'] + EXTRAS['demo'] + ['selenium>=4.11']
 EXTRAS['all'] = sorted(set(sum(EXTRAS.values(), [])))
 
 if __name__ == '__main__':

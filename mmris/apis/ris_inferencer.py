@@ -157,6 +157,9 @@ class RISInferencer(BaseInferencer):
         >>> inferencer('demo.jpg', ['the dog', 'the red car'], out_dir='out')
         >>> # one sentence per image, 8 pairs per forward pass
         >>> inferencer(['a.jpg', 'b.jpg'], ['the cat', 'the bike'], batch_size=8)
+        >>> # the network exported by tools/deployment/pytorch2onnx.py, run by onnxruntime
+        >>> inferencer = RISInferencer('configs/cris/cris_r50_8xb8-50e_refcoco-416.py',
+        ...                            backend='onnxruntime', onnx_file='cris_r50.onnx')
 
     Args:
         model (str | dict | Config): Config file, config object, or a model name (or alias)
@@ -169,6 +172,12 @@ class RISInferencer(BaseInferencer):
             Defaults to True.
         strict (bool): Raise :class:`CheckpointMismatchError` when the checkpoint's keys or
             shapes differ from the model's; False only warns. Defaults to True.
+        backend (str): 'pytorch', or 'onnxruntime' to run the network exported by
+            ``tools/deployment/pytorch2onnx.py`` (``onnx_file``); the test pipeline, the
+            tokenizer and the post-processing stay this model's PyTorch code, so the
+            config must be the one exported (``weights`` are then not needed).
+            Defaults to 'pytorch'.
+        onnx_file (str, optional): The ``.onnx`` file of the 'onnxruntime' backend.
     """
 
     preprocess_kwargs: set = set()
@@ -182,12 +191,21 @@ class RISInferencer(BaseInferencer):
                  device: Optional[str] = None,
                  scope: Optional[str] = 'mmris',
                  show_progress: bool = True,
-                 strict: bool = True) -> None:
+                 strict: bool = True,
+                 backend: str = 'pytorch',
+                 onnx_file: Optional[str] = None) -> None:
         import mmris  # noqa: F401  (lets mmengine resolve `mmris::` and model names)
         from mmris.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         init_default_scope(scope or 'mmris')
         self.strict = strict
+        if backend not in ('pytorch', 'onnxruntime'):
+            raise ValueError(f"backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
+        if (backend == 'onnxruntime') != (onnx_file is not None):
+            raise ValueError("give onnx_file with backend='onnxruntime' (and only then)")
+        if onnx_file is not None and not osp.isfile(onnx_file):
+            raise FileNotFoundError(f'no such ONNX file: {onnx_file!r}')
+        self.backend = backend
         self._weights_file = weights  # named in the mismatch message
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'no such checkpoint file: {weights!r}')
@@ -199,6 +217,11 @@ class RISInferencer(BaseInferencer):
         if device == 'cpu' or not torch.cuda.is_available():
             self.model = revert_sync_batchnorm(self.model)
         self._num_vis = 0
+        self.ort = None
+        if backend == 'onnxruntime':
+            from mmris.deployment import ORTSegmentor
+            self.ort = ORTSegmentor(onnx_file)
+            self.ort.check_model(self.model)
 
     # ------------------------------------------------------------------ building
     @staticmethod
@@ -239,6 +262,8 @@ class RISInferencer(BaseInferencer):
                                cfg: Optional[Config]) -> None:
         """Load the checkpoint, naming the keys and shapes that do not fit."""
         if checkpoint is None:
+            if self.backend == 'onnxruntime':  # the weights are in the ONNX file
+                return
             warnings.warn('No checkpoint given: the model predicts with random weights.')
             return
         msg = load_model_state(model, checkpoint, strict=self.strict,
@@ -393,7 +418,11 @@ class RISInferencer(BaseInferencer):
 
     @torch.no_grad()
     def forward(self, inputs: dict, **kwargs) -> List[SegDataSample]:
-        """Feed a collated batch to the model."""
+        """Feed a collated batch to the model (or its ONNX graph: the same preprocessing,
+        tokenization and post-processing, see :func:`mmris.deployment.predict_with`)."""
+        if self.ort is not None:
+            from mmris.deployment import predict_with
+            return predict_with(self.model, self.ort, inputs)
         return self.model.test_step(inputs)
 
     def count_tokens(self, texts: Sequence[str]) -> Optional[List[int]]:

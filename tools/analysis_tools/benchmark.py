@@ -5,6 +5,14 @@ original image size, thresholding) at a batch size; warm-up iterations are not t
 figure is the median over repeats. Training (``--train``): images/s of ``train_step``
 (forward, backward, optimizer step) and the peak GPU memory.
 
+Backends (inference): ``pytorch`` (``model.test_step``; ``--channels-last``, ``--bf16``
+(CPU autocast) and ``--compile`` (``torch.compile`` of the network from image + token ids to
+logits) change it), ``onnxruntime`` (the graph of ``tools/deployment/pytorch2onnx.py``,
+exported on the fly unless ``--onnx FILE``) and ``onnxruntime-int8`` (its dynamic int8
+quantization). Every backend but plain ``pytorch`` runs the same preprocessing, tokenizer
+and post-processing (:func:`mmris.deployment.predict_with`) around its network, so the
+figures are comparable.
+
 Batches come from the config's test dataset when its files are present (real images and
 sentences), otherwise from letterboxed random images with RefCOCO-style sentences
 (``--synthetic`` forces that). Batches are prepared before timing: data loading is not timed.
@@ -14,11 +22,18 @@ Examples:
         --synthetic --batch-size 1 --threads 2
     python tools/analysis_tools/benchmark.py CONFIG --device cuda --amp --batch-size 32
     python tools/analysis_tools/benchmark.py CONFIG --device cuda --amp --train --batch-size 8
+    python tools/analysis_tools/benchmark.py CONFIG --synthetic --threads 2 --backend onnxruntime
+    python tools/analysis_tools/benchmark.py CONFIG --synthetic --threads 2 --channels-last \
+        --compile
 """
 import argparse
+import atexit
 import json
+import os.path as osp
 import platform
+import shutil
 import statistics
+import tempfile
 import time
 
 import torch
@@ -30,7 +45,10 @@ from mmris.utils import load_model_state, register_all_modules
 from mmris.utils.bench_data import dataset_batches, synthetic_batch
 
 
-def parse_args() -> argparse.Namespace:
+BACKENDS = ('pytorch', 'onnxruntime', 'onnxruntime-int8')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Benchmark a referring segmentor')
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='checkpoint (random init when not given)')
@@ -48,11 +66,67 @@ def parse_args() -> argparse.Namespace:
                         help='original (h, w) of synthetic images')
     parser.add_argument('--out', help='append the result as a JSON line to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args()
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='inference backend (default pytorch)')
+    parser.add_argument('--onnx', help='an exported .onnx file for the onnxruntime backends '
+                        '(default: export the config + checkpoint to a temporary folder)')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='pytorch: model and images in channels-last memory format')
+    parser.add_argument('--bf16', action='store_true',
+                        help='pytorch on CPU: autocast to bfloat16 (lossy)')
+    parser.add_argument('--compile', action='store_true',
+                        help='pytorch: torch.compile the network (image + token ids -> logits)')
+    parser.add_argument('--compile-backend', default='inductor',
+                        help='torch.compile backend (default inductor)')
+    args = parser.parse_args(argv)
+    torch_opts = args.channels_last or args.bf16 or args.compile
+    if args.backend != 'pytorch' and torch_opts:
+        parser.error('--channels-last, --bf16 and --compile are options of --backend pytorch')
+    if args.train and (args.backend != 'pytorch' or torch_opts):
+        parser.error('--train times plain PyTorch only')
+    if args.onnx and args.backend == 'pytorch':
+        parser.error('--onnx is for the onnxruntime backends')
+    return args
 
 
-def main() -> None:
-    args = parse_args()
+def inference_step(args: argparse.Namespace, model: torch.nn.Module, work_dir: str):
+    """The timed function of one batch for ``args.backend`` and the PyTorch options."""
+    from mmris.deployment import (ORTSegmentor, RISTensorModel, export_onnx, predict_with,
+                                  quantize_int8)
+    model.eval()
+    amp = dict(device_type='cuda', dtype=torch.float16, enabled=args.amp)
+    if args.backend == 'pytorch' and not (args.channels_last or args.bf16 or args.compile):
+
+        def step(batch):
+            with torch.no_grad(), torch.autocast(**amp):
+                return model.test_step(batch)
+        return step
+    if args.backend == 'pytorch':
+        if args.channels_last:
+            model.to(memory_format=torch.channels_last)
+        net = RISTensorModel(model)
+        if args.compile:
+            net = torch.compile(net, backend=args.compile_backend)
+        if args.bf16:
+            amp = dict(device_type=args.device.split(':')[0], dtype=torch.bfloat16)
+    else:
+        onnx_file = args.onnx
+        if not onnx_file:
+            onnx_file = osp.join(work_dir, 'model.onnx')
+            export_onnx(model, onnx_file)
+        if args.backend == 'onnxruntime-int8':
+            onnx_file = quantize_int8(onnx_file, osp.join(work_dir, 'model_int8.onnx'))
+        net = ORTSegmentor(onnx_file, threads=args.threads)
+        net.check_model(model)
+
+    def step(batch):
+        with torch.no_grad(), torch.autocast(**amp):
+            return predict_with(model, net, batch, channels_last=args.channels_last)
+    return step
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     register_all_modules()
@@ -86,11 +160,9 @@ def main() -> None:
         def step(batch):
             return model.train_step(batch, optim_wrapper)
     else:
-        model.eval()
-
-        def step(batch):
-            with torch.no_grad(), torch.autocast(**amp):
-                return model.test_step(batch)
+        work_dir = tempfile.mkdtemp(prefix='mmris_bench_')  # the exported graphs
+        atexit.register(shutil.rmtree, work_dir, True)
+        step = inference_step(args, model, work_dir)
 
     def sync():
         if args.device.startswith('cuda'):
@@ -110,19 +182,25 @@ def main() -> None:
         rates.append(args.num_iters * args.batch_size / (time.perf_counter() - start))
     result = dict(
         config=args.config, mode='train' if args.train else 'inference', source=source,
-        batch_size=args.batch_size, device=args.device, amp=args.amp,
+        batch_size=args.batch_size, device=args.device, amp=args.amp, backend=args.backend,
+        channels_last=args.channels_last, bf16=args.bf16,
+        compile=args.compile_backend if args.compile else False,
         threads=torch.get_num_threads(), images_per_s=round(statistics.median(rates), 3),
         ms_per_image=round(1000 / statistics.median(rates), 1),
         all_images_per_s=[round(r, 3) for r in rates],
         machine=(torch.cuda.get_device_name() if args.device.startswith('cuda')
                  else f'{platform.processor() or platform.machine()} CPU'),
         torch=torch.__version__)
+    if args.backend != 'pytorch':
+        import onnxruntime
+        result['onnxruntime'] = onnxruntime.__version__
     if args.device.startswith('cuda'):
         result['peak_memory_GiB'] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     print(json.dumps(result))
     if args.out:
         with open(args.out, 'a') as f:
             f.write(json.dumps(result) + '\n')
+    return result
 
 
 if __name__ == '__main__':

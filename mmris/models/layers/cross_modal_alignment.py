@@ -10,6 +10,27 @@ from mmris.registry import MODELS
 from .pixel_word_attention import PWAM, LanguageGate, _instance_norm
 
 
+def _bins(n: int, p: int) -> Tensor:
+    """p x n matrix averaging each of adaptive pooling's p bins over n positions."""
+    m = torch.zeros(p, n)
+    for i in range(p):
+        start, end = (i * n) // p, -(-((i + 1) * n) // p)
+        m[i, start:end] = 1.0 / (end - start)
+    return m
+
+
+def adaptive_avg_pool(x: Tensor, p: int) -> Tensor:
+    """``F.adaptive_avg_pool2d(x, p)``; while exporting to ONNX (which has no adaptive pooling
+    to a size that does not divide the input's, e.g. 3 from 4 x 4) the same bins as two
+    products with averaging matrices. B, C, H, W -> B, C, p, p."""
+    if not torch.onnx.is_in_onnx_export():
+        return F.adaptive_avg_pool2d(x, p)
+    h, w = x.shape[-2:]
+    rows = _bins(int(h), p).to(x)  # p, H
+    cols = _bins(int(w), p).to(x)  # p, W
+    return rows @ x @ cols.T
+
+
 class GELUGate(LanguageGate):
     """:class:`LanguageGate` with GELU inside (MagNet's image-side gate)."""
 
@@ -150,7 +171,7 @@ class CrossModalAlignment(nn.Module):
         grid = x.transpose(1, 2).reshape(B, C, H, W)
         outs = []
         for p, reduce, fusion in zip(self.pool_sizes, self.pyramids, self.pool_fusions):
-            t = reduce(F.adaptive_avg_pool2d(grid, p).flatten(2).transpose(1, 2))  # B, p², C/4
+            t = reduce(adaptive_avg_pool(grid, p).flatten(2).transpose(1, 2))  # B, p², C/4
             t = fusion(t, words, word_mask).transpose(1, 2).reshape(B, -1, p, p)
             t = F.interpolate(t, (H, W), mode='bilinear', align_corners=True)
             outs.append(t.flatten(2).transpose(1, 2))  # B, HW, C/4

@@ -1,6 +1,7 @@
 """Dynamic-convolution projector: queries become conv kernels over upsampled pixels."""
 from typing import Optional
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_activation_layer
@@ -77,6 +78,13 @@ class DynamicProjector(BaseModule):
         params = self.kernel_act(self.kernel_proj(queries)).flatten(0, 1)  # B*N, c*k*k + 1
         weight = params[:, :-1].reshape(B * N, C, self.kernel_size, self.kernel_size)
         bias = params[:, -1]
+        if torch.onnx.is_in_onnx_export():
+            # ONNX's Conv has a fixed group count, so a dynamic batch cannot be the groups:
+            # the same product as im2col + matmul (mmris.deployment)
+            k = self.kernel_size
+            cols = F.unfold(x, k, padding=k // 2)  # B, c*k*k, H*W
+            out = weight.reshape(B, N, C * k * k) @ cols + bias.reshape(B, N, 1)
+            return out.reshape(B, N, H, W)
         # group b: the N kernels of sample b over its C channels
         out = F.conv2d(x.reshape(1, B * C, H, W), weight, bias,
                        padding=self.kernel_size // 2, groups=B)  # 1, B*N, H, W

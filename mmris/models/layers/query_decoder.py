@@ -116,7 +116,7 @@ class QueryDecoder(nn.Module):
         """B, N, H, W logits -> B, 1, N, h*w bool (True = outside the proposal)."""
         m = F.interpolate(masks.detach(), size, mode='bilinear', align_corners=False)
         m = (m.sigmoid() < 0.5).flatten(2)  # B, N, hw
-        m[m.all(-1)] = False
+        m = m & ~m.all(-1, keepdim=True)  # an empty proposal attends everywhere
         return m[:, None]
 
     def forward(self, feats: List[Tensor], pixel: Tensor) -> List[Dict[str, Tensor]]:
