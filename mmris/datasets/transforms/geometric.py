@@ -8,10 +8,15 @@ from mmcv.transforms import BaseTransform
 from mmris.registry import TRANSFORMS
 from .text import swap_left_right
 
-__all__ = ['LetterboxResize', 'RISResize', 'ReferRandomFlip', 'CLIP_MEAN_BGR']
+__all__ = [
+    'LetterboxResize', 'RISResize', 'ResizeLongestSide', 'ReferRandomFlip', 'CLIP_MEAN_BGR',
+    'SAM_MEAN_BGR'
+]
 
 #: CLIP's image mean * 255 in BGR order (the images are loaded BGR): the letterbox padding.
 CLIP_MEAN_BGR = (104.09, 116.75, 122.77)
+#: SAM's pixel mean in BGR order: padding that SAM's normalisation turns into (about) zero.
+SAM_MEAN_BGR = (103.53, 116.28, 123.675)
 
 
 class _UndoableResize(BaseTransform):
@@ -27,6 +32,8 @@ class _UndoableResize(BaseTransform):
     """
 
     keep_ratio = False
+    centred = True  # False: content at the top left, padding right and bottom (SAM)
+    backend = 'cv2'  # mmcv.imresize backend of the image
 
     def __init__(self,
                  scale: Tuple[int, int],
@@ -49,9 +56,10 @@ class _UndoableResize(BaseTransform):
         h, w = img.shape[:2]
         out_w, out_h = self.scale
         new_w, new_h = self._content_size(w, h)
-        top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+        top, left = ((out_h - new_h) // 2, (out_w - new_w) // 2) if self.centred else (0, 0)
         pad = dict(padding=(left, top, out_w - new_w - left, out_h - new_h - top))
-        img = mmcv.imresize(img, (new_w, new_h), interpolation=self.interpolation)
+        img = mmcv.imresize(img, (new_w, new_h), interpolation=self.interpolation,
+                            backend=self.backend)
         if (new_w, new_h) != (out_w, out_h):
             pad_val = self.pad_val
             if isinstance(pad_val, tuple) and img.ndim == 2:
@@ -132,6 +140,46 @@ class RISResize(_UndoableResize):
 
     def __init__(self, scale: Tuple[int, int], interpolation: str = 'bilinear') -> None:
         super().__init__(scale, interpolation)
+
+
+@TRANSFORMS.register_module()
+class ResizeLongestSide(_UndoableResize):
+    """SAM's resize: the longest side to ``long_side`` (aspect ratio kept, the other side
+    ``int(side * long_side / max(h, w) + 0.5)``), then padded on the right and bottom to a
+    ``long_side`` square (``pad_param = [0, bottom, 0, right]``, undone by the segmentor).
+
+    SAM pads after normalising, with zeros; the padding here is SAM's mean colour
+    (:data:`SAM_MEAN_BGR`, rounded to uint8: at most 0.009 from zero once normalised).
+
+    Required keys: ``img``; optional ``seg_fields``.
+    Modified keys: ``img``, the ``seg_fields``, ``img_shape``.
+    Added keys: ``pad_shape``, ``pad_param``, ``scale_factor``, ``keep_ratio``.
+
+    Args:
+        long_side (int): Output size. Defaults to 1024 (SAM).
+        interpolation (str): Image interpolation. Defaults to ``'bilinear'``.
+        backend (str): ``mmcv.imresize`` backend. Defaults to ``'pillow'`` (SAM's
+            ``ResizeLongestSide``: torchvision's resize of a PIL image, PIL bilinear).
+        pad_val (float | Sequence[float]): Image padding (BGR). Defaults to
+            :data:`SAM_MEAN_BGR`.
+        seg_pad_val (int): Mask padding. Defaults to 255 (ignored).
+    """
+
+    keep_ratio = True
+    centred = False
+
+    def __init__(self,
+                 long_side: int = 1024,
+                 interpolation: str = 'bilinear',
+                 backend: str = 'pillow',
+                 pad_val: Union[float, Sequence[float]] = SAM_MEAN_BGR,
+                 seg_pad_val: int = 255) -> None:
+        super().__init__((long_side, long_side), interpolation, pad_val, seg_pad_val)
+        self.backend = backend
+
+    def _content_size(self, w: int, h: int) -> Tuple[int, int]:
+        scale = self.scale[0] / max(h, w)
+        return int(w * scale + 0.5), int(h * scale + 0.5)
 
 
 @TRANSFORMS.register_module()
