@@ -220,3 +220,23 @@ def test_toy_config_trains_and_predicts(toy_cfg, tmp_path):
     for p in preds:
         ori = tuple(p.metainfo['ori_shape'])
         assert p.pred_sem_seg.shape == ori and p.gt_sem_seg.shape == ori  # original size
+
+
+def test_inferencer_runs_the_toy_config(toy_cfg, tmp_path):
+    """RISInferencer on the toy EVF-SAM: both views come from the config's test pipeline."""
+    import cv2
+
+    from mmris.apis import RISInferencer
+    torch.manual_seed(0)
+    model = MODELS.build(toy_cfg.model)
+    ckpt = str(tmp_path / 'evf_toy.pth')
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    img = np.random.default_rng(0).integers(0, 256, (60, 90, 3), dtype=np.uint8)
+    path = str(tmp_path / 'img.png')
+    cv2.imwrite(path, img)
+    inferencer = RISInferencer(copy.deepcopy(toy_cfg), weights=ckpt, device='cpu',
+                               show_progress=False)
+    preds = inferencer([path, img], ['the big red square', 'the left one'],
+                       batch_size=2)['predictions']
+    assert [p['mask'].shape for p in preds] == [(60, 90), (60, 90)]
+    assert preds[0]['num_tokens'] == 6 and not preds[0]['truncated']  # <s> 4 words </s>
