@@ -1,4 +1,5 @@
-# EVF-SAM2 (SAM-2 Hiera-L + BEiT-3-L) trained on RefCOCO+ (UNC): val, testA (test_dataloader), testB.
+# EVF-SAM2 (SAM-2 Hiera-L + BEiT-3-L) trained on
+# RefCOCO+ (UNC): val, testA (test_dataloader), testB.
 # The recipe: configs/_base_/schedules/schedule_evfsam_5k.py; the model, its two image views
 # and the weights it starts from: configs/_base_/models/evfsam2_hiera-l-beit3-l.py.
 _base_ = [

@@ -1,4 +1,5 @@
-# EVF-SAM2 (SAM-2 Hiera-L + BEiT-3-L) trained on the mixed RefCOCO / RefCOCO+ / RefCOCOg-umd set (EVF-SAM's
+# EVF-SAM2 (SAM-2 Hiera-L + BEiT-3-L) trained on
+# the mixed RefCOCO / RefCOCO+ / RefCOCOg-umd set (EVF-SAM's
 # referring data): the three train splits concatenated (one sample per ref and epoch, each
 # with its own sentence draw); no image of a val / test split is removed from the union
 # [chosen: EVF-SAM / LISA concatenate them as they are].

@@ -16,7 +16,8 @@ model = dict(
         img_size=128, patch_size=8, out_chans=64, window_size=8, frozen=False,
         pretrained=None),
     text_encoder=dict(
-        tokenizer=tokenizer, arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4, ffn_dims=256),
+        tokenizer=tokenizer,
+        arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4, ffn_dims=256),
         vocab_size=32, img_size=64, patch_size=8, out_channels=64, word_len=16,
         pretrained=None),
     decode_head=dict(

@@ -173,5 +173,5 @@ def freeze(head: BaseModule, frozen: bool, no_grad: Sequence[str]) -> None:
         p.requires_grad_(trainable)
 
 
-__all__ = ['SAMMaskHead', 'decode_batch', 'text_prompt', 'best_mask', 'to_target_frame', 'bce_dice_losses',
-           'freeze']
+__all__ = ['SAMMaskHead', 'decode_batch', 'text_prompt', 'best_mask', 'to_target_frame',
+           'bce_dice_losses', 'freeze']
