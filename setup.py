@@ -70,6 +70,14 @@ EXTRAS['deploy'] = ['onnx>=1.16', 'onnxruntime>=1.18']
 EXTRAS['demo'] = ['gradio>=5.0,<6.18']
 # CI runs the ONNX parity tests and drives the web page in a headless Chromium
 EXTRAS['tests'] += EXTRAS['deploy'] + EXTRAS['demo'] + ['selenium>=4.11']
+# EVF-SAM / EVF-SAM2 (tested, so in the test extra too): BEiT-3's tokenizer, SAM, SAM-2's
+# runtime imports, torchscale's fairscale import; torchscale itself (it pins timm==0.6.13 and
+# fairscale==0.4.0) and sam2 (its build wants a CUDA extension and torch in an isolated
+# build) are installed by tools/install.sh: `pip install --no-deps torchscale==0.3.0` and
+# `SAM2_BUILD_CUDA=0 pip install --no-build-isolation sam2==1.1.0`
+EXTRAS['evf_sam'] = ['sentencepiece>=0.1.99', 'segment-anything==1.0', 'hydra-core>=1.3.2',
+                     'iopath>=0.1.10', 'fairscale>=0.4.13', 'safetensors>=0.4']
+EXTRAS['tests'] += EXTRAS['evf_sam']
 EXTRAS['all'] = sorted(set(sum(EXTRAS.values(), [])))
 
 if __name__ == '__main__':

@@ -102,6 +102,15 @@ fi
 step "5/6 mmris and the rest of the stack (pip install -e .[$MMRIS_EXTRAS])"
 "${PIP[@]}" install -e "$ROOT[$MMRIS_EXTRAS]"
 
+# EVF-SAM's parts that cannot come through setup.py (idempotent: pip skips installed ones):
+# torchscale pins timm==0.6.13 and fairscale==0.4.0 (it imports only fairscale.nn and
+# timm's drop_path, both present in current versions): no deps; sam2's build asks for torch
+# in an isolated build env and compiles a CUDA extension: neither.
+if [[ ",$MMRIS_EXTRAS," == *",tests,"* || ",$MMRIS_EXTRAS," == *",evf_sam,"* || ",$MMRIS_EXTRAS," == *",all,"* ]]; then
+  "${PIP[@]}" install -q --no-deps "torchscale==0.3.0"
+  SAM2_BUILD_CUDA=0 "${PIP[@]}" install -q --no-build-isolation "sam2==1.1.0"
+fi
+
 step "6/6 check"
 "$PY" -c "import mmris, mmseg.models, mmpretrain.models, open_clip, mmcv.ops, pycocotools; print('    mmris', mmris.__version__, 'ready in $VENV')"
 STEP="done"

@@ -14,7 +14,8 @@ import time
 
 from mmengine.config import Config, DictAction
 
-from mmris.datasets.toy import TOY_BERT_DIR, generate_toy_refer, write_toy_bert
+from mmris.datasets.toy import (TOY_BERT_DIR, TOY_SPM_FILE, generate_toy_refer,
+                                write_toy_bert, write_toy_spm)
 from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime
 
@@ -62,6 +63,11 @@ def main() -> None:
         text_encoder.pretrained = osp.join(args.data_root, TOY_BERT_DIR)
         if not osp.isfile(osp.join(text_encoder.pretrained, 'vocab.txt')):
             write_toy_bert(text_encoder.pretrained)
+    if str(text_encoder.get('tokenizer')).endswith(TOY_SPM_FILE):
+        # the toy sentencepiece model (EVF-SAM's toy config), next to the toy data
+        text_encoder.tokenizer = osp.join(args.data_root, TOY_SPM_FILE)
+        if not osp.isfile(text_encoder.tokenizer):
+            write_toy_spm(text_encoder.tokenizer)
     setup_runtime(cfg)
 
     print(f'==> training {name} (work dir {work_dir})')

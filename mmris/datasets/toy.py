@@ -18,12 +18,15 @@ Layout written::
     <out_dir>/images/toy_XXXXXX.png
     <out_dir>/bert-tiny/              config.json + vocab.txt of a tiny random BERT over the
                                       closed vocabulary (``write_toy_bert``), for MagNet
+    <out_dir>/spm-tiny.model          a sentencepiece word model of the closed vocabulary
+                                      (``write_toy_spm``), EVF-SAM's XLM-R tokenizer
 """
 import itertools
 import json
 import os
 import os.path as osp
 import pickle
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -32,7 +35,8 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     'generate_toy_refer', 'toy_vocabulary', 'write_toy_bert', 'TOY_SHAPES', 'TOY_COLOURS',
-    'TOY_SIZES', 'TOY_BERT_DIR', 'TOY_BERT_SPECIALS'
+    'TOY_SIZES', 'TOY_BERT_DIR', 'TOY_BERT_SPECIALS',
+    'write_toy_spm', 'TOY_SPM_FILE',
 ]
 
 TOY_SHAPES = ('circle', 'square', 'triangle')
@@ -54,6 +58,7 @@ _SPATIAL = (('cx', ('left', 'right'), 'the {word}most {phrase}', 'the {phrase} o
             ('cy', ('top', 'bottom'), None, 'the {phrase} at the {word}'))
 TOY_BERT_DIR = 'bert-tiny'  # under the data root
 TOY_BERT_SPECIALS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')  # ids 0..4
+TOY_SPM_FILE = 'spm-tiny.model'  # under the data root
 
 
 def _polygon(shape: str, cx: float, cy: float, s: float) -> List[float]:
@@ -253,12 +258,40 @@ def write_toy_bert(out_dir: str,
     return out_dir
 
 
+def write_toy_spm(path: str) -> str:
+    """Train a sentencepiece word model over :func:`toy_vocabulary` (ids: <unk> 0, <s> 1,
+    </s> 2, then one piece per word), the form ``XLMRobertaTokenizer(vocab_file=path)``
+    reads (EVF-SAM's toy config). Needs ``sentencepiece``; deterministic.
+
+    Args:
+        path (str): The model file (e.g. ``data/toy/spm-tiny.model``), overwritten.
+
+    Returns:
+        str: ``path``.
+    """
+    import io
+
+    import sentencepiece as spm
+    words = toy_vocabulary()
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(words), model_writer=model, model_type='word',
+        vocab_size=len(words) + 3, hard_vocab_limit=False, character_coverage=1.0,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, minloglevel=2)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'wb') as f:
+        f.write(model.getvalue())
+    return path
+
+
 def generate_toy_refer(out_dir: str,
                        seed: int = 0,
                        num_images: Optional[Dict[str, int]] = None,
                        refs_per_image: int = 2) -> dict:
     """Write the toy referring dataset (deterministic for a seed), and the tiny BERT of
-    :func:`write_toy_bert` to ``<out_dir>/bert-tiny``.
+    :func:`write_toy_bert` to ``<out_dir>/bert-tiny`` and, when ``sentencepiece`` is
+    installed, the tokenizer of :func:`write_toy_spm` to ``<out_dir>/spm-tiny.model``
+    (otherwise a warning says how to write it).
 
     Args:
         out_dir (str): Output root (e.g. ``data/toy``).
@@ -323,4 +356,10 @@ def generate_toy_refer(out_dir: str,
     with open(osp.join(out_dir, 'toyref', 'report.json'), 'w') as f:
         json.dump(report, f, indent=2)
     write_toy_bert(osp.join(out_dir, TOY_BERT_DIR))
+    try:
+        write_toy_spm(osp.join(out_dir, TOY_SPM_FILE))
+    except ImportError:
+        warnings.warn(f'sentencepiece is not installed: {TOY_SPM_FILE} (the EVF-SAM toy '
+                      'tokenizer) not written; pip install sentencepiece and run '
+                      'mmris.datasets.toy.write_toy_spm')
     return report

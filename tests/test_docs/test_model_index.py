@@ -29,8 +29,9 @@ def test_every_config_is_in_the_index():
         assert osp.isfile(osp.join(ROOT, m['Config'])), m['Config']
         assert m['Name'] == osp.splitext(osp.basename(m['Config']))[0]
         assert m['In Collection'] in collections, m['Name']
-        for key in ('Backbone', 'Text Encoder', 'Training Data', 'Crop Size', 'Epochs'):
+        for key in ('Backbone', 'Text Encoder', 'Training Data', 'Crop Size'):
             assert key in m.get('Metadata', {}), (m['Name'], key)
+        assert {'Epochs', 'Iterations'} & set(m['Metadata']), (m['Name'], 'Epochs')
         for r in m.get('Results') or []:
             assert r['Task'] == 'Referring Image Segmentation'
             for metric, value in r['Metrics'].items():
@@ -43,6 +44,11 @@ def test_index_epochs_are_the_configs():
     _, models, _ = load_index()
     for m in models:
         cfg = Config.fromfile(osp.join(ROOT, m['Config']))
+        if 'max_iters' in cfg.train_cfg:  # iteration-based (EVF-SAM): ``-{n}k_``
+            iters = cfg.train_cfg.max_iters
+            assert m['Metadata']['Iterations'] == iters, (m['Name'], iters)
+            assert f'-{iters // 1000}k_' in m['Name'], (m['Name'], iters)
+            continue
         epochs = cfg.train_cfg.max_epochs
         assert m['Metadata']['Epochs'] == epochs, (m['Name'], epochs)
         assert f'-{epochs}e_' in m['Name'], (m['Name'], epochs)

@@ -8,3 +8,7 @@ __all__ = [
     'ReferRandomFlip', 'CleanSentence', 'BlankSentence', 'swap_left_right', 'PackReferInputs',
     'REFER_META_KEYS', 'CLIP_MEAN_BGR'
 ]
+from .geometric import SAM_MEAN_BGR, ResizeLongestSide  # noqa: E402
+from .views import ImageView  # noqa: E402
+
+__all__ += ['ResizeLongestSide', 'SAM_MEAN_BGR', 'ImageView']

@@ -2,6 +2,7 @@
 from typing import Sequence
 
 import numpy as np
+import torch
 from mmseg.datasets.transforms import PackSegInputs
 
 from mmris.registry import TRANSFORMS
@@ -26,6 +27,9 @@ class PackReferInputs(PackSegInputs):
 
     The sentence must be a non-empty string, unless ``BlankSentence`` emptied it.
 
+    A second view of the image (``results['img_view']``, H x W x C, from :class:`ImageView`)
+    becomes the sample's ``img_view`` field (C x H x W tensor).
+
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo.
             Defaults to :data:`REFER_META_KEYS`.
@@ -43,4 +47,8 @@ class PackReferInputs(PackSegInputs):
         results.setdefault('flip_direction', None)
         results.setdefault('pad_param', np.zeros(4, dtype=np.int64))
         results.setdefault('scale_factor', (1.0, 1.0))
-        return super().transform(results)
+        packed = super().transform(results)
+        if results.get('img_view') is not None:
+            view = np.ascontiguousarray(results['img_view'].transpose(2, 0, 1))
+            packed['data_samples'].set_data(dict(img_view=torch.from_numpy(view)))
+        return packed

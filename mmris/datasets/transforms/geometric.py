@@ -10,11 +10,13 @@ from PIL import Image
 from mmris.registry import TRANSFORMS
 from .text import swap_left_right
 
-__all__ = ['LetterboxResize', 'RISResize', 'ReferRandomFlip', 'CLIP_MEAN_BGR', 'cris_affine',
-           'resize_image']
+__all__ = ['LetterboxResize', 'RISResize', 'ResizeLongestSide', 'ReferRandomFlip',
+           'CLIP_MEAN_BGR', 'SAM_MEAN_BGR', 'cris_affine', 'resize_image']
 
 #: CLIP's image mean * 255 in BGR order (the images are loaded BGR): the letterbox padding.
 CLIP_MEAN_BGR = (104.09, 116.75, 122.77)
+#: SAM's pixel mean in BGR order: padding that SAM's normalisation turns into (about) zero.
+SAM_MEAN_BGR = (103.53, 116.28, 123.675)
 
 BACKENDS = ('cv2', 'pillow')
 _PIL_INTERP = dict(nearest=Image.NEAREST, bilinear=Image.BILINEAR, bicubic=Image.BICUBIC,
@@ -85,6 +87,7 @@ class _UndoableResize(BaseTransform):
 
     keep_ratio = False
     backends = BACKENDS
+    centred = True  # False: content at the top left, padding right and bottom (SAM)
 
     def __init__(self,
                  scale: Tuple[int, int],
@@ -111,7 +114,7 @@ class _UndoableResize(BaseTransform):
         h, w = img.shape[:2]
         out_w, out_h = self.scale
         new_w, new_h = self._content_size(w, h)
-        top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+        top, left = ((out_h - new_h) // 2, (out_w - new_w) // 2) if self.centred else (0, 0)
         pad = dict(padding=(left, top, out_w - new_w - left, out_h - new_h - top))
         img = resize_image(img, (new_w, new_h), self.interpolation, self.backend)
         if (new_w, new_h) != (out_w, out_h):
@@ -236,6 +239,45 @@ class RISResize(_UndoableResize):
     def __init__(self, scale: Tuple[int, int], interpolation: str = 'bilinear',
                  backend: str = 'cv2') -> None:
         super().__init__(scale, interpolation, backend=backend)
+
+
+@TRANSFORMS.register_module()
+class ResizeLongestSide(_UndoableResize):
+    """SAM's resize: the longest side to ``long_side`` (aspect ratio kept, the other side
+    ``int(side * long_side / max(h, w) + 0.5)``), then padded on the right and bottom to a
+    ``long_side`` square (``pad_param = [0, bottom, 0, right]``, undone by the segmentor).
+
+    SAM pads after normalising, with zeros; the padding here is SAM's mean colour
+    (:data:`SAM_MEAN_BGR`, rounded to uint8: at most 0.009 from zero once normalised).
+
+    Required keys: ``img``; optional ``seg_fields``.
+    Modified keys: ``img``, the ``seg_fields``, ``img_shape``.
+    Added keys: ``pad_shape``, ``pad_param``, ``scale_factor``, ``keep_ratio``.
+
+    Args:
+        long_side (int): Output size. Defaults to 1024 (SAM).
+        interpolation (str): Image interpolation. Defaults to ``'bilinear'``.
+        backend (str): See :func:`resize_image`. Defaults to ``'pillow'`` (SAM's
+            ``ResizeLongestSide``: torchvision's resize of a PIL image, PIL bilinear).
+        pad_val (float | Sequence[float]): Image padding (BGR). Defaults to
+            :data:`SAM_MEAN_BGR`.
+        seg_pad_val (int): Mask padding. Defaults to 255 (ignored).
+    """
+
+    keep_ratio = True
+    centred = False
+
+    def __init__(self,
+                 long_side: int = 1024,
+                 interpolation: str = 'bilinear',
+                 backend: str = 'pillow',
+                 pad_val: Union[float, Sequence[float]] = SAM_MEAN_BGR,
+                 seg_pad_val: int = 255) -> None:
+        super().__init__((long_side, long_side), interpolation, pad_val, seg_pad_val, backend)
+
+    def _content_size(self, w: int, h: int) -> Tuple[int, int]:
+        scale = self.scale[0] / max(h, w)
+        return int(w * scale + 0.5), int(h * scale + 0.5)
 
 
 @TRANSFORMS.register_module()

@@ -10,3 +10,7 @@ __all__ = [
     'CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead', 'MaskGroundingHead',
     'MagNetHead'
 ]
+from .sam_mask_head import SAMMaskHead  # noqa: E402
+from .sam2_mask_head import SAM2MaskHead  # noqa: E402
+
+__all__ += ['SAMMaskHead', 'SAM2MaskHead']

@@ -102,8 +102,20 @@ class ReferringEncoderDecoder(BaseSegmentor):
                              'it needs output_size="original"')
 
     def extract_text(self, data_samples: List) -> TextFeatures:
-        """Encode ``metainfo['text']`` of every sample."""
-        return self.text_encoder([s.metainfo['text'] for s in data_samples])
+        """Encode ``metainfo['text']`` of every sample.
+
+        A text encoder whose class sets ``takes_image_view = True`` (early vision-language
+        fusion, EVF-SAM's BEiT-3) is called as ``text_encoder(texts, views)`` with the B, 3,
+        h, w stack of the samples' ``img_view`` (a second view of the image made by the
+        data pipeline, :class:`ImageView`).
+        """
+        texts = [s.metainfo['text'] for s in data_samples]
+        if getattr(self.text_encoder, 'takes_image_view', False):
+            if not all('img_view' in s for s in data_samples):
+                raise KeyError(f'{type(self.text_encoder).__name__} needs a second image view: '
+                               'add ImageView to the data pipeline (img_view missing)')
+            return self.text_encoder(texts, torch.stack([s.img_view for s in data_samples]))
+        return self.text_encoder(texts)
 
     def extract_feat(self, inputs: Tensor, text: TextFeatures):
         """Image (and text) -> features for the head."""

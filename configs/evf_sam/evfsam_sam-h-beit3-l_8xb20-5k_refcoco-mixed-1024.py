@@ -1,0 +1,29 @@
+# EVF-SAM (SAM-H + BEiT-3-L) trained on the mixed RefCOCO / RefCOCO+ / RefCOCOg-umd set (EVF-SAM's
+# referring data): the three train splits concatenated (one sample per ref and epoch, each
+# with its own sentence draw); no image of a val / test split is removed from the union
+# [chosen: EVF-SAM / LISA concatenate them as they are].
+# Validation here: RefCOCO val. Each split is evaluated separately with the single-dataset
+# config of the same model (the weights are the same model's):
+#   python tools/test.py configs/evf_sam/evfsam_sam-h-beit3-l_8xb20-5k_refcoco+-1024.py CKPT \
+#       [--cfg-options test_dataloader.dataset.split=val|testA|testB]
+#   python tools/test.py configs/evf_sam/evfsam_sam-h-beit3-l_8xb20-5k_refcocog-umd-1024.py CKPT
+_base_ = [
+    '../_base_/models/evfsam_sam-h-beit3-l.py', '../_base_/datasets/refcoco.py',
+    '../_base_/schedules/schedule_evfsam_5k.py', '../_base_/default_runtime.py'
+]
+train_split = dict(split='train', text_mode='random', pipeline=_base_.sam_train_pipeline)
+train_dataloader = dict(
+    batch_size=20,
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(**_base_.refer_files, **train_split),
+            dict(_base_.refer_files, ann_file='refcoco+/instances.json',
+                 split_file='refcoco+/refs(unc).p', **train_split),
+            dict(_base_.refer_files, ann_file='refcocog/instances.json',
+                 split_file='refcocog/refs(umd).p', **train_split),
+        ]))
+val_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
+log_processor = dict(by_epoch=False)
