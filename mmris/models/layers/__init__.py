@@ -8,6 +8,7 @@ from .pixel_word_attention import (PWAM, LanguageGate, PixelWordAttention, PWAMF
 from .query_decoder import QueryDecoder, QueryDecoderLayer
 from .cross_modal_alignment import CrossModalAlignment, WordPixelAttention
 from .pixel_decoder import MSDeformAttnPixelDecoder
+from .adapter import DenseAdapter, TextCrossAttention
 from .multi_query import MultiQueryEstimator, MultiQueryGenerator, VisionLanguageAligner
 
 __all__ = [
@@ -17,3 +18,4 @@ __all__ = [
     'MultiQueryGenerator', 'MultiQueryEstimator', 'VisionLanguageAligner',
     'CrossModalAlignment', 'WordPixelAttention', 'MSDeformAttnPixelDecoder'
 ]
+__all__ += ['DenseAdapter', 'TextCrossAttention']

@@ -1,3 +1,5 @@
+from .gated_aggregation_neck import GatedAggregationNeck
 from .sentence_gated_fpn import SentenceGatedFPN
 
 __all__ = ['SentenceGatedFPN']
+__all__ += ['GatedAggregationNeck']
