@@ -1,7 +1,9 @@
 # A tiny DETRIS for tests and the toy dataset: the parts of detris_dinov2-l-reg4.py with small
 # widths, random init, nothing frozen and a 128 x 128 input. The DINOv2 stand-in is timm's ViT
-# with 4 registers and LayerScale (DINOv2's layout) at patch 8 (16 x 16 tokens: 128 is not a
-# multiple of 14), width 96, 4 blocks; the text tower is cris_tiny.py's (width 64, 2 layers).
+# with 4 registers and LayerScale (DINOv2's layout) at patch 16 (8 x 8 tokens: 128 is not a
+# multiple of 14; the neck and head then work at stride 16, as tiny CRIS's, and cost about
+# what tiny CRIS's do: patch 8 made an iteration 3x tiny CRIS's), width 96, 4 blocks; the
+# text tower is cris_tiny.py's (width 64, 2 layers).
 _base_ = './detris_dinov2-l-reg4.py'
 dinov2_pretrained = None
 clip_pretrained = None
@@ -11,7 +13,7 @@ model = dict(
     data_preprocessor=dict(size=input_size),
     backbone=dict(
         arch=dict(_delete_=True, embed_dim=96, depth=4, num_heads=4), img_size=128,
-        patch_size=8, out_indices=(1, 2), adapter_layers=(1, 2, 3), adapter_dims=32,
+        patch_size=16, out_indices=(1, 2), adapter_layers=(1, 2, 3), adapter_dims=32,
         text_dims=64, frozen=False, pretrained=None),
     # words: 64 wide; sentence: 128
     text_encoder=dict(
