@@ -113,6 +113,7 @@ def test_frozen_towers_get_no_gradient(toy_cfg):
         assert p.requires_grad != frozen, name
         if frozen:
             assert p.grad is None, name
+    assert isinstance(model.backbone.vit.patch_embed.proj, torch.nn.Sequential)  # toy stem
     trained = [n for n, p in model.named_parameters() if p.requires_grad]
     for part in ('backbone.adapters.', 'text_encoder.adapters.', 'neck.', 'decode_head.'):
         assert any(n.startswith(part) for n in trained), part
@@ -127,7 +128,8 @@ def test_shapes_at_448(toy_cfg):
     cfg = copy.deepcopy(toy_cfg)
     cfg['backbone'].update(img_size=448, patch_size=14, arch=dict(embed_dim=32, depth=2,
                                                                    num_heads=2),
-                           out_indices=(0, 1), adapter_layers=(1, ), adapter_dims=16)
+                           out_indices=(0, 1), adapter_layers=(1, ), adapter_dims=16,
+                           stem_channels=())
     cfg['neck']['in_channels'] = [32, 32, 32]
     cfg['data_preprocessor']['size'] = (448, 448)
     model = MODELS.build(cfg).eval()
@@ -286,7 +288,7 @@ def mmris_cfg(toy_cfg):
     cfg = copy.deepcopy(toy_cfg)
     cfg['backbone'].update(arch=dict(embed_dim=C, depth=DEPTH, num_heads=4), img_size=56,
                            patch_size=14, out_indices=(0, 1), adapter_layers=(1, 2),
-                           adapter_dims=D_IMG, text_dims=W)
+                           adapter_dims=D_IMG, text_dims=W, stem_channels=())
     cfg['text_encoder'].update(arch=dict(width=W, heads=4, layers=2, output_dim=E),
                                adapter_layers=(1, ), adapter_dims=D_TXT, word_len=17)
     cfg['neck'].update(in_channels=[C] * 3, channels=V, sentence_dim=E, num_heads=8)

@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor
@@ -49,6 +50,10 @@ class DINOv2Adapter(BaseModule):
         adapter_scale (float): Scale of the adapter outputs. Defaults to 0.2.
         text_dims (int): Word width. Defaults to 512.
         frozen (bool): Freeze the ViT (``requires_grad=False``). Defaults to True.
+        stem_channels (Sequence[int]): For models trained from scratch (the toy): replace the
+            linear patch embedding by ``len(stem_channels)`` 3x3 stride-2 conv-BN-ReLU layers
+            of these widths and a 1x1 conv to the ViT width (``2 ** len == patch_size``).
+            Defaults to () (DINOv2's patch embedding).
         pretrained (str, optional): Meta's ``dinov2_vit*14_reg4_pretrain.pth`` (local),
             loaded strictly by :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config. Defaults to None.
@@ -66,6 +71,7 @@ class DINOv2Adapter(BaseModule):
                  adapter_scale: float = 0.2,
                  text_dims: int = 512,
                  frozen: bool = True,
+                 stem_channels: Sequence[int] = (),
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
@@ -74,6 +80,13 @@ class DINOv2Adapter(BaseModule):
             img_size=img_size, patch_size=patch_size, num_classes=0, global_pool='',
             init_values=1e-5, reg_tokens=num_reg_tokens, no_embed_class=True, **cfg)
         depth, width = cfg['depth'], cfg['embed_dim']
+        if stem_channels:
+            assert 2**len(stem_channels) == patch_size, (stem_channels, patch_size)
+            convs, cin = [], 3
+            for c in stem_channels:
+                convs.append(ConvModule(cin, c, 3, 2, 1, norm_cfg=dict(type='BN')))
+                cin = c
+            self.vit.patch_embed.proj = nn.Sequential(*convs, nn.Conv2d(cin, width, 1))
         assert all(0 <= i < depth for i in (*out_indices, *adapter_layers))
         self.out_indices = tuple(out_indices)
         self.pretrained = pretrained
