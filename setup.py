@@ -49,6 +49,7 @@ RUNTIME = [
     'mmsegmentation==1.2.2',
     'mmpretrain==1.2.0',
     'open_clip_torch>=2.24',
+    'timm>=0.9.8',  # DETRIS's DINOv2 (VisionTransformer with reg_tokens); open_clip needs it too
     'pycocotools>=2.0.7',
     'ftfy',
     'regex',

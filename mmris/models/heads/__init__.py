@@ -5,12 +5,10 @@ from .mmnet_head import MMNetHead
 from .eavl_head import EAVLHead
 from .magnet_head import MagNetHead
 from .mask_grounding_head import MaskGroundingHead
+from .sam2_mask_head import SAM2MaskHead
+from .sam_mask_head import SAMMaskHead
 
 __all__ = [
     'CRISHead', 'LAVTHead', 'CoupAlignHead', 'MMNetHead', 'EAVLHead', 'MaskGroundingHead',
-    'MagNetHead'
+    'MagNetHead', 'SAMMaskHead', 'SAM2MaskHead'
 ]
-from .sam_mask_head import SAMMaskHead  # noqa: E402
-from .sam2_mask_head import SAM2MaskHead  # noqa: E402
-
-__all__ += ['SAMMaskHead', 'SAM2MaskHead']

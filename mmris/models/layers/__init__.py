@@ -8,6 +8,7 @@ from .pixel_word_attention import (PWAM, LanguageGate, PixelWordAttention, PWAMF
 from .query_decoder import QueryDecoder, QueryDecoderLayer
 from .cross_modal_alignment import CrossModalAlignment, WordPixelAttention
 from .pixel_decoder import MSDeformAttnPixelDecoder
+from .adapter import DenseAdapter, TextCrossAttention
 from .multi_query import MultiQueryEstimator, MultiQueryGenerator, VisionLanguageAligner
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     'sine_pos_2d', 'VLDecoder', 'VLDecoderLayer', 'PixelWordAttention', 'LanguageGate',
     'PWAM', 'PWAMFusion', 'WordPixelAlignment', 'QueryDecoder', 'QueryDecoderLayer',
     'MultiQueryGenerator', 'MultiQueryEstimator', 'VisionLanguageAligner',
-    'CrossModalAlignment', 'WordPixelAttention', 'MSDeformAttnPixelDecoder'
+    'CrossModalAlignment', 'WordPixelAttention', 'MSDeformAttnPixelDecoder', 'DenseAdapter',
+    'TextCrossAttention'
 ]

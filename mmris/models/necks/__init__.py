@@ -1,3 +1,4 @@
+from .gated_aggregation_neck import GatedAggregationNeck
 from .sentence_gated_fpn import SentenceGatedFPN
 
-__all__ = ['SentenceGatedFPN']
+__all__ = ['SentenceGatedFPN', 'GatedAggregationNeck']

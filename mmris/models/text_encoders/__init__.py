@@ -1,7 +1,5 @@
+from .beit3_fusion import BEiT3FusionEncoder
 from .bert import BERTTextEncoder
 from .clip_text import CLIPTextEncoder
 
-__all__ = ['CLIPTextEncoder', 'BERTTextEncoder']
-from .beit3_fusion import BEiT3FusionEncoder  # noqa: E402
-
-__all__ += ['BEiT3FusionEncoder']
+__all__ = ['CLIPTextEncoder', 'BERTTextEncoder', 'BEiT3FusionEncoder']

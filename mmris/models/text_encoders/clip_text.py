@@ -6,10 +6,11 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from open_clip.tokenizer import SimpleTokenizer
-from open_clip.transformer import QuickGELU, TextTransformer
+from open_clip.transformer import QuickGELU, TextTransformer, text_global_pool
 from torch import Tensor
 
 from mmris.registry import MODELS
+from ..layers.adapter import DenseAdapter
 from ..utils.clip_checkpoint import load_clip_state_dict, text_tower_state
 from ..utils.pretrained import load_pretrained
 from ..utils.text_features import TextFeatures
@@ -52,6 +53,13 @@ class CLIPTextEncoder(BaseModule):
         pretrained (str, optional): Local OpenAI or open_clip checkpoint of the whole CLIP
             model; its text weights are loaded by :meth:`init_weights` (the positional
             embedding cut to ``word_len``).
+        adapter_layers (Sequence[int]): Blocks that get a :class:`DenseAdapter` over the
+            word sequence (DETRIS's Text Adapter): ``x = x + mlp(ln_2(x)) + adapter_scale *
+            adapter(x)`` with ``x`` after the attention residual. Defaults to () (none).
+        adapter_dims (int): Adapter bottleneck width. Defaults to 64.
+        adapter_scale (float): Scale of the adapter output. Defaults to 0.2.
+        frozen (bool): Freeze the CLIP tower (``requires_grad=False``); the adapters stay
+            trainable. Defaults to False.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -61,6 +69,10 @@ class CLIPTextEncoder(BaseModule):
                  vocab_size: int = 49408,
                  quick_gelu: bool = True,
                  pretrained: Optional[str] = None,
+                 adapter_layers: Sequence[int] = (),
+                 adapter_dims: int = 64,
+                 adapter_scale: float = 0.2,
+                 frozen: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
         cfg = ARCHS[arch] if isinstance(arch, str) else arch
@@ -73,6 +85,15 @@ class CLIPTextEncoder(BaseModule):
         self.eot_id = _tokenizer().eot_token_id
         self.sot_id = _tokenizer().sot_token_id
         self.truncation_stats = TruncationStats(word_len)
+        if frozen:
+            self.text.requires_grad_(False)
+        assert all(0 <= i < cfg['layers'] for i in adapter_layers), adapter_layers
+        self.adapter_scale = adapter_scale
+        self.adapters = nn.ModuleDict({
+            str(i): DenseAdapter(cfg['width'], adapter_dims, spatial_dims=1,
+                                 num_prefix_tokens=1, kaiming_init=False)
+            for i in sorted(adapter_layers)
+        }) if adapter_layers else None
 
     @property
     def width(self) -> int:
@@ -118,7 +139,29 @@ class CLIPTextEncoder(BaseModule):
             mask (B, L, True = padding), sentence (B, output_dim, EOT @ text_projection).
         """
         tokens = texts if isinstance(texts, Tensor) else self.tokenize(texts)
-        sentence, words = self.text(tokens)  # B, output_dim / B, L, width
+        if self.adapters is None:
+            sentence, words = self.text(tokens)  # B, output_dim / B, L, width
+        else:
+            sentence, words = self._forward_adapted(tokens)
         eot = (tokens == self.eot_id).int().argmax(dim=-1)  # B
         mask = torch.arange(tokens.shape[1], device=tokens.device)[None] > eot[:, None]
         return TextFeatures(tokens, words, mask, sentence)
+
+    def _forward_adapted(self, tokens: Tensor) -> tuple:
+        """open_clip's ``TextTransformer.forward`` (causal mask, argmax pooling) with the
+        adapters next to the MLPs of their blocks."""
+        text = self.text
+        x = text.token_embedding(tokens) + text.positional_embedding[:tokens.shape[1]]
+        batch_first = getattr(text.transformer, 'batch_first', True)
+        x = x if batch_first else x.transpose(0, 1)  # B, L, C (or L, B, C)
+        for i, blk in enumerate(text.transformer.resblocks):
+            x = x + blk.ls_1(blk.attention(blk.ln_1(x), attn_mask=text.attn_mask))
+            y = blk.mlp(blk.ln_2(x))
+            adapter = self.adapters[str(i)] if str(i) in self.adapters else None
+            if adapter is not None:
+                a = adapter(x if batch_first else x.transpose(0, 1))  # B, L, C
+                y = y + self.adapter_scale * (a if batch_first else a.transpose(0, 1))
+            x = x + blk.ls_2(y)
+        x = text.ln_final(x if batch_first else x.transpose(0, 1))  # B, L, C
+        sentence = text_global_pool(x, tokens, pool_type='argmax') @ text.text_projection
+        return sentence, x  # B, output_dim / B, L, C
