@@ -112,6 +112,7 @@ def main() -> None:
     setup_runtime(cfg)
     runner = RISRunner.from_cfg(cfg)
     runner.test()
+    del runner  # free the model wrapper before the process group goes
     teardown_runtime()
 
 

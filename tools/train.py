@@ -125,6 +125,7 @@ def main() -> None:
     setup_runtime(cfg)
     runner = RISRunner.from_cfg(cfg)
     runner.train()
+    del runner  # free the model wrapper before the process group goes
     teardown_runtime()
 
 

@@ -1,4 +1,5 @@
 """Runtime adjustments applied by ``tools/train.py`` and ``tools/test.py``."""
+import gc
 import logging
 
 import torch
@@ -37,7 +38,13 @@ def setup_runtime(cfg: Config) -> Config:
 
 def teardown_runtime() -> None:
     """Destroy the process group, if any: a gloo group left to the interpreter's exit aborts
-    the process ("terminate called without an active exception")."""
+    the process ("terminate called without an active exception").
+
+    Call it after dropping the runner (``del runner``): the garbage collection here then frees
+    the model wrapper and its reducer, which hold the group, while the interpreter is fully
+    alive, before every rank meets at a barrier and the group is destroyed.
+    """
+    gc.collect()
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()  # no rank destroys the group while another still uses it
         torch.distributed.destroy_process_group()

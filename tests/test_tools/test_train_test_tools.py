@@ -26,10 +26,21 @@ def _options(data_root, epochs):
     return ['--cfg-options'] + opts
 
 
+def _tails(proc) -> str:
+    """The ends of both streams (mmengine logs to stdout, Python errors go to stderr)."""
+    return (f'exit {proc.returncode}\n--- stdout (end) ---\n{proc.stdout[-3000:]}\n'
+            f'--- stderr (end) ---\n{proc.stderr[-3000:]}')
+
+
+def _env(**kw) -> dict:
+    # PYTHONFAULTHANDLER: a process killed by a signal (e.g. SIGABRT) prints every thread's
+    # Python stack, so a failure says where it happened
+    return dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1', PYTHONFAULTHANDLER='1', **kw)
+
+
 def _run(cmd, **kw):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, **kw)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, **kw)
+    assert proc.returncode == 0, _tails(proc)
     return proc.stdout + proc.stderr
 
 
@@ -86,13 +97,12 @@ def toy_root(tmp_path_factory):
 
 def test_dist_train_on_cpu_then_test_and_resume(toy_root, tmp_path):
     work = str(tmp_path / 'work')
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1',
-               PORT=str(29600 + os.getpid() % 300), PYTHON=sys.executable)
+    env = _env(PORT=str(29600 + os.getpid() % 300), PYTHON=sys.executable)
     proc = subprocess.run(['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', work] +
                           _options(toy_root, 1), cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+    assert proc.returncode == 0, _tails(proc)
     assert 'using the gloo distributed backend' in out and 'Distributed training: True' in out
     ckpt = osp.join(work, 'epoch_1.pth')
     assert osp.exists(ckpt)
@@ -121,7 +131,7 @@ def test_dist_train_on_cpu_then_test_and_resume(toy_root, tmp_path):
         ['bash', 'tools/dist_test.sh', CONFIG, ckpt, '2', '--work-dir', work, '--out',
          results_dist] + _options(toy_root, 1) + [f'test_dataloader.dataset.indices={odd}'],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert proc.returncode == 0, _tails(proc)
     header_dist = _check_results(results_dist, gts, logits=False)
     assert header_dist['num_records'] == sentences[odd - 1]
 
