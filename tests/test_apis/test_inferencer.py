@@ -178,7 +178,7 @@ def test_missing_files_at_build(tiny_checkpoint, tmp_path):
 
 
 def test_checkpoint_for_another_model(tiny_checkpoint, tmp_path):
-    state = torch.load(tiny_checkpoint, map_location='cpu')['state_dict']
+    state = torch.load(tiny_checkpoint, map_location='cpu', weights_only=True)['state_dict']
     state['decode_head.extra.weight'] = torch.zeros(3)
     dropped = sorted(state)[0]
     del state[dropped]

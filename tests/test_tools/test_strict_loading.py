@@ -116,7 +116,7 @@ def test_resume_refuses_what_cannot_resume(files, tmp_path, monkeypatch):
     # a training checkpoint of another model: its keys are named
     other = str(tmp_path / 'eavl_epoch_1.pth')
     torch.save(dict(meta=dict(epoch=1, iter=1), message_hub={},
-                    state_dict=torch.load(files['eavl'])['state_dict'],
+                    state_dict=torch.load(files['eavl'], weights_only=True)['state_dict'],
                     optimizer=dict(state={}, param_groups=[dict(params=[0, 1])])), other)
     with pytest.raises(CheckpointResumeError) as info:
         _tool(monkeypatch, 'train.py', args + ['--resume', other] + opts)
