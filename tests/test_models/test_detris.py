@@ -10,7 +10,8 @@ import torch
 from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 
 from mmris.models.layers import DenseAdapter
-from mmris.models.utils import TextFeatures, convert_detris, convert_dinov2
+from mmris.models.utils import (PretrainedMismatchError, TextFeatures, convert_detris,
+                                convert_dinov2)
 from mmris.registry import MODELS
 from .helpers import make_sample, model_cfg
 
@@ -194,7 +195,8 @@ def test_dinov2_pretrained_strict(tmp_path):
     assert backbone.vit.pos_embed.shape == (1, 16, 48)
     del meta['blocks.1.mlp.fc2.bias']
     torch.save(meta, path)
-    with pytest.raises(KeyError, match=r'dinov2_reg4\.pth.*blocks\.1\.mlp\.fc2\.bias'):
+    with pytest.raises(PretrainedMismatchError,
+                       match=r'(?s)dinov2_reg4\.pth does not fit the DINOv2 .*blocks\.1\.mlp\.fc2\.bias'):
         backbone.init_weights()
     with pytest.raises(FileNotFoundError, match='nowhere.pth'):
         _backbone(pretrained=str(tmp_path / 'nowhere.pth')).init_weights()

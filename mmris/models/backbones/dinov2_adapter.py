@@ -12,6 +12,7 @@ from torch import Tensor
 from mmris.registry import MODELS
 from ..layers.adapter import DenseAdapter
 from ..utils.dinov2_checkpoint import convert_dinov2
+from ..utils.pretrained import load_pretrained
 from ..utils.text_features import TextFeatures
 
 # timm's vit_{base,large}_patch14_reg4_dinov2 (patch 14, 4 registers, LayerScale, the class
@@ -108,11 +109,8 @@ class DINOv2Adapter(BaseModule):
         if not osp.isfile(self.pretrained):
             raise FileNotFoundError(f'DINOv2 checkpoint not found: {self.pretrained}')
         state = torch.load(self.pretrained, map_location='cpu', weights_only=True)
-        result = self.vit.load_state_dict(convert_dinov2(state, self.vit.patch_embed.grid_size), strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise KeyError(f'{self.pretrained} does not match DINOv2 {type(self).__name__}.vit: '
-                           f'missing keys {result.missing_keys}, unexpected keys '
-                           f'{result.unexpected_keys}')
+        load_pretrained(self.vit, convert_dinov2(state, self.vit.patch_embed.grid_size),
+                        self.pretrained, f'DINOv2 {type(self).__name__}.vit')
 
     def forward(self, x: Tensor, text: TextFeatures) -> Tuple[Tensor, ...]:
         """
