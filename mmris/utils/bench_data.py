@@ -1,7 +1,7 @@
 """Batches with real sentences for the speed and FLOPs tools."""
 import os.path as osp
 import random
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -9,7 +9,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmris.registry import DATASETS
+from mmris.registry import DATASETS, TRANSFORMS
 
 # RefCOCO-style expressions (3-10 words) for runs without the dataset at hand.
 SENTENCES = [
@@ -72,3 +72,26 @@ def dataset_batches(cfg: Config, batch_size: int, num_batches: int,
         idx = [order[(b * batch_size + i) % len(order)] for i in range(batch_size)]
         batches.append(pseudo_collate([dataset[i] for i in idx]))
     return batches
+
+
+def add_image_views(batch: dict, pipeline: Sequence[dict]) -> dict:
+    """Give each synthetic sample the second image view the config's pipeline makes (EVF-SAM's
+    224 x 224 BEiT-3 input: its :class:`ImageView` step), here from the network input image.
+
+    Args:
+        batch (dict): A :func:`synthetic_batch`, changed in place.
+        pipeline (Sequence[dict]): The config's test pipeline (without an ``ImageView`` step
+            nothing changes).
+
+    Returns:
+        dict: The same batch.
+    """
+    steps = [t for t in pipeline if t.get('type') in ('ImageView', 'mmris.ImageView')]
+    if not steps:
+        return batch
+    view = TRANSFORMS.build(steps[0])
+    for img, sample in zip(batch['inputs'], batch['data_samples']):
+        out = view.transform(dict(img=img.permute(1, 2, 0).numpy()))['img_view']  # h, w, 3
+        sample.set_data(dict(img_view=torch.from_numpy(out.transpose(2, 0, 1).copy())))
+    return batch
+

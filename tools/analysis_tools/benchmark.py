@@ -42,7 +42,7 @@ from mmengine.optim import build_optim_wrapper
 
 from mmris.registry import MODELS
 from mmris.utils import load_model_state, register_all_modules
-from mmris.utils.bench_data import dataset_batches, synthetic_batch
+from mmris.utils.bench_data import add_image_views, dataset_batches, synthetic_batch
 
 
 BACKENDS = ('pytorch', 'onnxruntime', 'onnxruntime-int8')
@@ -145,7 +145,9 @@ def main(argv=None) -> dict:
     source = 'dataset'
     if batches is None:
         size = tuple(cfg.model.data_preprocessor['size'])[::-1]  # (w, h) -> (h, w)
-        batches = [synthetic_batch(args.batch_size, size, tuple(args.ori_shape), seed=i)
+        pipeline = cfg.test_dataloader.dataset.get('pipeline', [])
+        batches = [add_image_views(synthetic_batch(args.batch_size, size,
+                                                   tuple(args.ori_shape), seed=i), pipeline)
                    for i in range(n_batches)]
         source = 'synthetic'
 
