@@ -208,3 +208,31 @@ def test_model_name_from_the_index(tiny_checkpoint, images):
     check_prediction(inf(images['color'], 'the dog')['predictions'][0], (60, 80))
     with pytest.raises(ValueError, match='Did you mean cris-tiny-toy'):
         RISInferencer('cris-tiny-tyo', weights=tiny_checkpoint, device='cpu')
+
+
+def test_fuse_conv_bn_keeps_predictions(tmp_path, images):
+    """fuse_conv_bn=True folds every BatchNorm into its convolution: same masks and scores
+    (BN statistics made non-trivial so that the fold changes the weights)."""
+    from mmris.registry import MODELS
+    torch.manual_seed(1)
+    model = MODELS.build(Config.fromfile(TINY_CONFIG).model)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns
+    with torch.no_grad():
+        for m in bns:
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.2, 0.2)
+    ckpt = str(tmp_path / 'bn.pth')
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    kwargs = dict(weights=ckpt, device='cpu', show_progress=False)
+    plain = RISInferencer(TINY_CONFIG, **kwargs)
+    fused = RISInferencer(TINY_CONFIG, fuse_conv_bn=True, **kwargs)
+    left = [n for n, m in fused.model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert left == ['neck.f5_norm.0']  # the one BN that follows no convolution (CRIS's F5 x text)
+    texts = ['the red ball', 'a small square on the left']
+    for a, b in zip(plain(images['color'], texts)['predictions'],
+                    fused(images['color'], texts)['predictions']):
+        assert np.mean(a['mask'] != b['mask']) < 1e-3
+        assert a['score'] == pytest.approx(b['score'], abs=1e-5)

@@ -105,6 +105,7 @@ def test_inferencer_backend_errors(exported, tmp_path):
     ['--backend', 'onnxruntime-int8'],
     ['--channels-last', '--bf16'],
     ['--compile', '--compile-backend', 'eager'],
+    ['--fuse-conv-bn'],
 ])
 def test_benchmark_backends(options, exported):
     bench = load_tool('analysis_tools', 'benchmark.py')

@@ -9,8 +9,9 @@ Backends (inference): ``pytorch`` (``model.test_step``; ``--channels-last``, ``-
 (CPU autocast) and ``--compile`` (``torch.compile`` of the network from image + token ids to
 logits) change it), ``onnxruntime`` (the graph of ``tools/deployment/pytorch2onnx.py``,
 exported on the fly unless ``--onnx FILE``) and ``onnxruntime-int8`` (its dynamic int8
-quantization). Every backend but plain ``pytorch`` runs the same preprocessing, tokenizer
-and post-processing (:func:`mmris.deployment.predict_with`) around its network, so the
+quantization). ``--fuse-conv-bn`` folds BatchNorm into the convolutions (fp32-exact; the
+CNN models); ``--compile`` with inductor freezes the weights unless ``--no-freezing``. Every
+backend but plain ``pytorch`` runs the same preprocessing, tokenizer and post-processing (:func:`mmris.deployment.predict_with`) around its network, so the
 figures are comparable.
 
 Batches come from the config's test dataset when its files are present (real images and
@@ -78,10 +79,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='pytorch: torch.compile the network (image + token ids -> logits)')
     parser.add_argument('--compile-backend', default='inductor',
                         help='torch.compile backend (default inductor)')
+    parser.add_argument('--freezing', action=argparse.BooleanOptionalAction, default=True,
+                        help='--compile with inductor: freeze the weights (constant-fold '
+                        'BN into convolutions, pre-pack GEMM / conv weights; '
+                        'torch._inductor.config.freezing). Default on; --no-freezing')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='pytorch: fold every BatchNorm into the convolution before it '
+                        '(mmcv.cnn.fuse_conv_bn; exact up to fp32 rounding)')
     args = parser.parse_args(argv)
-    torch_opts = args.channels_last or args.bf16 or args.compile
+    torch_opts = args.channels_last or args.bf16 or args.compile or args.fuse_conv_bn
     if args.backend != 'pytorch' and torch_opts:
-        parser.error('--channels-last, --bf16 and --compile are options of --backend pytorch')
+        parser.error('--channels-last, --bf16, --compile and --fuse-conv-bn are options of '
+                     '--backend pytorch')
     if args.train and (args.backend != 'pytorch' or torch_opts):
         parser.error('--train times plain PyTorch only')
     if args.onnx and args.backend == 'pytorch':
@@ -94,6 +103,9 @@ def inference_step(args: argparse.Namespace, model: torch.nn.Module, work_dir: s
     from mmris.deployment import (ORTSegmentor, RISTensorModel, export_onnx, predict_with,
                                   quantize_int8)
     model.eval()
+    if args.fuse_conv_bn:
+        from mmcv.cnn import fuse_conv_bn
+        model = fuse_conv_bn(model)
     amp = dict(device_type='cuda', dtype=torch.float16, enabled=args.amp)
     if args.backend == 'pytorch' and not (args.channels_last or args.bf16 or args.compile):
 
@@ -106,6 +118,9 @@ def inference_step(args: argparse.Namespace, model: torch.nn.Module, work_dir: s
             model.to(memory_format=torch.channels_last)
         net = RISTensorModel(model)
         if args.compile:
+            if args.compile_backend == 'inductor':
+                import torch._inductor.config as inductor_config
+                inductor_config.freezing = args.freezing
             net = torch.compile(net, backend=args.compile_backend)
         if args.bf16:
             amp = dict(device_type=args.device.split(':')[0], dtype=torch.bfloat16)
@@ -185,8 +200,10 @@ def main(argv=None) -> dict:
     result = dict(
         config=args.config, mode='train' if args.train else 'inference', source=source,
         batch_size=args.batch_size, device=args.device, amp=args.amp, backend=args.backend,
-        channels_last=args.channels_last, bf16=args.bf16,
-        compile=args.compile_backend if args.compile else False,
+        channels_last=args.channels_last, bf16=args.bf16, fuse_conv_bn=args.fuse_conv_bn,
+        compile=(args.compile_backend + ('+freezing' if args.freezing and
+                                         args.compile_backend == 'inductor' else ''))
+        if args.compile else False,
         threads=torch.get_num_threads(), images_per_s=round(statistics.median(rates), 3),
         ms_per_image=round(1000 / statistics.median(rates), 1),
         all_images_per_s=[round(r, 3) for r in rates],
