@@ -123,9 +123,11 @@ class BEiT3FusionEncoder(BaseModule):
             encoder_attention_heads=a['num_heads'], encoder_ffn_embed_dim=a['ffn_dims'],
             encoder_layers=a['num_layers'], checkpoint_activations=with_cp)
         self.beit3 = BEiT3(args)
+        self.beit3.apply(_init_weights)
         c = a['embed_dims']
+        # PyTorch's default init, as the authors' text_hidden_fcs (unilm's truncated
+        # +-0.02 init made the prompt ~0.004 wide: too faint for the decoder from scratch)
         self.proj = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, out_channels))
-        self.apply(_init_weights)
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
 
