@@ -123,6 +123,9 @@ def test_projection_keeps_the_default_init(toy_cfg):
     for layer in (enc.proj[0], enc.proj[2]):
         assert 0.05 < layer.weight.abs().max().item() <= 64 ** -0.5 + 1e-6
         assert layer.bias.abs().max().item() > 0.02  # not zeroed
+    wide = MODELS.build(dict(toy_cfg.model.text_encoder, init_std=0.1))
+    beit = [m.weight for m in wide.beit3.modules() if isinstance(m, torch.nn.Linear)]
+    assert 0.05 < max(w.abs().max().item() for w in beit) <= 0.1 + 1e-6
 
 
 def test_missing_view_is_an_error(toy_cfg):
