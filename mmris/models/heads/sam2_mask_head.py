@@ -1,6 +1,6 @@
 """SAM-2's prompt encoder and mask decoder (``sam2``) prompted by a sentence vector
 (EVF-SAM2)."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 from torch import Tensor
 
@@ -47,23 +47,10 @@ class SAM2MaskHead(SAMMaskHead):
                          pred_obj_scores=True, pred_obj_scores_mlp=True,
                          use_multimask_token_for_obj_ptr=True)
 
-    def __init__(self,
-                 embed_dims: int = 256,
-                 image_embedding_size: int = 64,
-                 input_size: int = 1024,
-                 depth: int = 2,
-                 num_heads: int = 8,
-                 mlp_dims: int = 2048,
-                 iou_head_hidden_dims: int = 256,
-                 multimask_output: bool = True,
-                 frozen: bool = True,
-                 bce_weight: float = 2.0,
-                 dice_weight: float = 0.5,
-                 pretrained: Optional[str] = None,
-                 init_cfg=None) -> None:
-        super().__init__(embed_dims, image_embedding_size, input_size, depth, num_heads,
-                         mlp_dims, iou_head_hidden_dims, multimask_output, frozen,
-                         bce_weight, dice_weight, pretrained, init_cfg)
+    def __init__(self, multimask_output: bool = True, frozen: bool = True,
+                 **kwargs) -> None:
+        # SAMMaskHead's arguments; EVF-SAM2's defaults for these two
+        super().__init__(multimask_output=multimask_output, frozen=frozen, **kwargs)
 
     @staticmethod
     def library() -> tuple:
