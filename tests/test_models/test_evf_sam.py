@@ -51,13 +51,15 @@ def tiny_sam2_model(cfg: Config) -> dict:
     return model
 
 
-def sample_batch(model, size: int, texts=('the small red circle', 'the left one')) -> dict:
-    """Two samples: ori 24 x 32 images resized to ``size`` (longest side) and padded."""
+def sample_batch(model, size: int, texts=('the small red circle', 'the left one'),
+                 pad: bool = True) -> dict:
+    """Two samples: ori 24 x 32 images resized to ``size`` (longest side) and padded, or
+    (``pad=False``) resized to the whole ``size`` x ``size`` input (SAM-2's)."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     samples = []
     for i, text in enumerate(texts):
-        content = (size * 3 // 4, size)
+        content = (size * 3 // 4 if pad else size, size)
         s = SegDataSample(metainfo=dict(
             text=text, ori_shape=(24, 32), img_shape=(size, size),
             pad_param=np.array([0, size - content[0], 0, 0])))
@@ -109,6 +111,21 @@ def test_fusion_encoder_shapes_and_padding(toy_cfg):
     assert not torch.allclose(other.sentence, alone.sentence)
     with pytest.raises(ValueError, match='64 x 64'):
         enc(['the one'], torch.rand(1, 3, 32, 32))
+
+
+def test_projection_keeps_the_default_init(toy_cfg):
+    """unilm's truncated init (+-0.02) for BEiT-3 only; the projection to the prompt keeps
+    PyTorch's default init as the authors' ``text_hidden_fcs`` (bound 1 / sqrt(64) here)."""
+    torch.manual_seed(0)
+    enc = MODELS.build(toy_cfg.model.text_encoder)
+    beit = [m.weight for m in enc.beit3.modules() if isinstance(m, torch.nn.Linear)]
+    assert max(w.abs().max().item() for w in beit) <= 0.02 + 1e-6
+    for layer in (enc.proj[0], enc.proj[2]):
+        assert 0.05 < layer.weight.abs().max().item() <= 64 ** -0.5 + 1e-6
+        assert layer.bias.abs().max().item() > 0.02  # not zeroed
+    wide = MODELS.build(dict(toy_cfg.model.text_encoder, init_std=0.1))
+    beit = [m.weight for m in wide.beit3.modules() if isinstance(m, torch.nn.Linear)]
+    assert 0.05 < max(w.abs().max().item() for w in beit) <= 0.1 + 1e-6
 
 
 def test_missing_view_is_an_error(toy_cfg):
@@ -167,7 +184,7 @@ def test_frozen_parts_get_no_gradient(toy_cfg, sam2):
     model = MODELS.build(cfg)
     model.train()
     assert not model.backbone.training  # frozen: kept in eval mode
-    losses = model(**sample_batch(model, 64 if sam2 else 128), mode='loss')
+    losses = model(**sample_batch(model, 64 if sam2 else 128, pad=not sam2), mode='loss')
     assert set(losses) == {'decode.loss_bce', 'decode.loss_dice'}
     model.parse_losses(losses)[0].backward()
     grads = {n: p.grad for n, p in model.named_parameters()}
@@ -183,6 +200,55 @@ def test_frozen_parts_get_no_gradient(toy_cfg, sam2):
     assert any(n.startswith('text_encoder.beit3.') for n in trained)
     assert any(n.startswith('text_encoder.proj.') for n in trained)
     assert any(n.startswith('decode_head.mask_decoder.transformer') for n in trained) != sam2
+
+
+def test_sam2_resizes_logits_in_one_step(toy_cfg):
+    """EVF-SAM2's postprocess_masks: low-res logits straight to the original size, in the
+    loss and in predict (test_cfg.undo_resize='direct'); a padded input is refused."""
+    import torch.nn.functional as F
+    from mmris.models.heads.sam_mask_head import bce_dice_losses
+    torch.manual_seed(0)
+    cfg = tiny_sam2_model(toy_cfg)
+    cfg.test_cfg = dict(undo_resize='direct', threshold=0.5)
+    model = MODELS.build(cfg).eval()
+    batch = sample_batch(model, 64, pad=False)
+    with torch.no_grad():
+        low = model(**copy.deepcopy(batch), mode='tensor')  # 2, 1, 16, 16
+        preds = model(**copy.deepcopy(batch), mode='predict')
+        ref = F.interpolate(low, (24, 32), mode='bilinear', align_corners=False)
+        for i, p in enumerate(preds):
+            torch.testing.assert_close(p.seg_logits.data, ref[i])
+        low = torch.randn(2, 1, 20, 20) * 4  # a grid on which the two ways differ
+        ref = F.interpolate(low, (24, 32), mode='bilinear', align_corners=False)
+        gt = torch.stack([s.gt_sem_seg.data for s in batch['data_samples']]).float()
+        bce = F.binary_cross_entropy_with_logits(ref, gt)
+        losses = bce_dice_losses(low, batch['data_samples'], 1.0, 0.0, direct=True)
+        torch.testing.assert_close(losses['loss_bce'], bce)
+        two_step = bce_dice_losses(low, batch['data_samples'], 1.0, 0.0)['loss_bce']
+        assert (two_step - bce).abs() > 1e-6  # SAM's way differs
+    padded = sample_batch(model, 64)
+    with pytest.raises(ValueError, match='undo_resize="direct"'):
+        model(**copy.deepcopy(padded), mode='predict')
+    with pytest.raises(ValueError, match='padded input'):
+        bce_dice_losses(low, padded['data_samples'], 1.0, 0.0, direct=True)
+
+
+def test_sam_loss_crops_the_padding(toy_cfg):
+    """Training with the annotation at the original size (full configs): the loss sees the
+    logits upsampled to the input, the padding cropped, resized to the mask (SAM's
+    postprocess_masks), whatever pad_shape mmseg's stack_batch wrote."""
+    import torch.nn.functional as F
+    from mmris.models.heads.sam_mask_head import bce_dice_losses
+    torch.manual_seed(0)
+    model = MODELS.build(toy_cfg.model)
+    batch = sample_batch(model, 128)  # 96 x 128 content, 32 rows of padding
+    assert batch['data_samples'][0].metainfo['pad_shape'] == (24, 32)
+    low = torch.randn(2, 1, 64, 64) * 4
+    up = F.interpolate(low, (128, 128), mode='bilinear', align_corners=False)[..., :96, :]
+    ref = F.interpolate(up, (24, 32), mode='bilinear', align_corners=False)
+    gt = torch.stack([s.gt_sem_seg.data for s in batch['data_samples']]).float()
+    losses = bce_dice_losses(low, batch['data_samples'], 1.0, 0.0)
+    torch.testing.assert_close(losses['loss_bce'], F.binary_cross_entropy_with_logits(ref, gt))
 
 
 def test_toy_config_trains_and_predicts(toy_cfg, tmp_path):

@@ -45,11 +45,20 @@ def decode_batch(dec, x: Tensor, pe: Tensor, sparse: Tensor, dense: Tensor):
     return masks, dec.iou_prediction_head(hs[:, 0])
 
 
-def to_target_frame(logits: Tensor, meta: dict, size) -> Tensor:
+def to_target_frame(logits: Tensor, meta: dict, size, direct: bool = False) -> Tensor:
     """1, 1, h, w logits -> 1, 1, *size: upsampled to the network input, and, when ``size``
     is not the input's, the resize undone (content ``img_shape`` minus ``pad_param``
-    cropped) and resized to ``size`` (the original image: SAM's ``postprocess_masks``)."""
-    h_in, w_in = meta.get('batch_input_shape') or meta.get('pad_shape') or meta['img_shape']
+    cropped) and resized to ``size`` (the original image: SAM's ``postprocess_masks``).
+    ``direct``: one resize from h, w to ``size`` (EVF-SAM2's; inputs without padding)."""
+    if direct:
+        if any(float(p) for p in meta.get('pad_param', ())):
+            raise ValueError(f'{meta.get("img_path", "a sample")}: padded input (pad_param '
+                             f'{list(meta["pad_param"])}); the one-step resize of SAM-2\'s '
+                             'head needs the image resized to the whole input')
+        return F.interpolate(logits, tuple(size), mode='bilinear', align_corners=False)
+    # the network input: in training mmseg's stack_batch sets img_shape to it (and
+    # pad_shape to the *annotation's* shape, which is not the input's frame)
+    h_in, w_in = meta.get('batch_input_shape') or meta['img_shape']
     x = F.interpolate(logits, (h_in, w_in), mode='bilinear', align_corners=False)
     if tuple(size) == (h_in, w_in):
         return x
@@ -60,15 +69,18 @@ def to_target_frame(logits: Tensor, meta: dict, size) -> Tensor:
 
 
 def bce_dice_losses(logits: Tensor, data_samples: List, bce_weight: float,
-                    dice_weight: float, ignore_index: int = 255) -> Dict[str, Tensor]:
+                    dice_weight: float, ignore_index: int = 255,
+                    direct: bool = False) -> Dict[str, Tensor]:
     """EVF-SAM's losses: per sample, the logits brought to its target's frame (the original
     image when the annotation was loaded after the resize, the network input when it was
     resized with the image), BCE (mean over the pixels) and Dice (``1 - (2|P.T| + 1e-3) /
-    (|P| + |T| + 1e-3)``, EVF-SAM's ``scale=1000`` form), averaged over the samples."""
+    (|P| + |T| + 1e-3)``, EVF-SAM's ``scale=1000`` form), averaged over the samples.
+    ``direct``: see :func:`to_target_frame`."""
     bce, dice = [], []
     for i, s in enumerate(data_samples):
         gt = s.gt_sem_seg.data.to(logits.device)  # 1, H, W
-        x = to_target_frame(logits[i:i + 1].float(), s.metainfo, gt.shape[-2:])[0]  # 1, H, W
+        x = to_target_frame(logits[i:i + 1].float(), s.metainfo, gt.shape[-2:],
+                            direct)[0]  # 1, H, W
         valid = (gt != ignore_index).float()
         fg = (gt == 1).float()
         b = F.binary_cross_entropy_with_logits(x, fg, reduction='none')
@@ -109,6 +121,16 @@ class SAMMaskHead(BaseModule):
 
     align_corners = False
 
+    #: checkpoint prefix of the prompt encoder / mask decoder keys ('sam_' for SAM-2)
+    ckpt_prefix = ''
+    #: decoder outputs that no mask loss reaches (kept frozen)
+    no_grad = ('mask_decoder.iou_prediction_head', )
+    #: extra ``MaskDecoder`` arguments (SAM-2's flags)
+    decoder_flags: dict = {}
+    #: the loss brings the logits to the target in one resize (EVF-SAM2), not SAM's
+    #: upsample-crop-resize
+    direct_resize = False
+
     def __init__(self,
                  embed_dims: int = 256,
                  image_embedding_size: int = 64,
@@ -124,7 +146,7 @@ class SAMMaskHead(BaseModule):
                  pretrained: Optional[str] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
-        from segment_anything.modeling import MaskDecoder, PromptEncoder, TwoWayTransformer
+        PromptEncoder, MaskDecoder, TwoWayTransformer = self.library()
         self.prompt_encoder = PromptEncoder(
             embed_dim=embed_dims, image_embedding_size=(image_embedding_size,) * 2,
             input_image_size=(input_size,) * 2, mask_in_chans=16)
@@ -133,18 +155,25 @@ class SAMMaskHead(BaseModule):
             transformer=TwoWayTransformer(depth=depth, embedding_dim=embed_dims,
                                           mlp_dim=mlp_dims, num_heads=num_heads),
             transformer_dim=embed_dims, iou_head_depth=3,
-            iou_head_hidden_dim=iou_head_hidden_dims)
+            iou_head_hidden_dim=iou_head_hidden_dims, **self.decoder_flags)
         self.multimask_output = multimask_output
         self.weights = (bce_weight, dice_weight)
         self.pretrained = pretrained
-        freeze(self, frozen, ('mask_decoder.iou_prediction_head',))
+        freeze(self, frozen, self.no_grad)
+
+    @staticmethod
+    def library() -> tuple:
+        """The library's ``PromptEncoder``, ``MaskDecoder``, ``TwoWayTransformer``."""
+        from segment_anything.modeling import MaskDecoder, PromptEncoder, TwoWayTransformer
+        return PromptEncoder, MaskDecoder, TwoWayTransformer
 
     def init_weights(self) -> None:
         if self.pretrained:
             for name in ('prompt_encoder', 'mask_decoder'):
                 getattr(self, name).load_state_dict(
-                    load_sam_state(self.pretrained, f'{name}.'))
-            print_log(f'SAMMaskHead: weights from {self.pretrained}', logger='current')
+                    load_sam_state(self.pretrained, f'{self.ckpt_prefix}{name}.'))
+            print_log(f'{type(self).__name__}: weights from {self.pretrained}',
+                      logger='current')
 
     def forward(self, x, text: TextFeatures) -> Tensor:
         """B, C, h, w image embeddings + B, C sentence vectors -> B, 1, 4h, 4w logits."""
@@ -158,7 +187,8 @@ class SAMMaskHead(BaseModule):
     def loss(self, x, text: TextFeatures, batch_data_samples: List,
              train_cfg: Optional[dict] = None) -> Dict[str, Tensor]:
         """``loss_bce`` and ``loss_dice`` on the mask at each target's size."""
-        return bce_dice_losses(self.forward(x, text), batch_data_samples, *self.weights)
+        return bce_dice_losses(self.forward(x, text), batch_data_samples, *self.weights,
+                               direct=self.direct_resize)
 
     def predict(self, x, text: TextFeatures, *args, **kwargs) -> Tensor:
         return self.forward(x, text)

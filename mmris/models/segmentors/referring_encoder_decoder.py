@@ -16,7 +16,7 @@ from mmris.datasets.transforms.geometric import cris_affine
 from mmris.registry import MODELS
 from ..utils.text_features import TextFeatures
 
-UNDO_RESIZE = ('bilinear', 'cris')
+UNDO_RESIZE = ('bilinear', 'cris', 'direct')
 
 
 def _takes_text(module) -> bool:
@@ -43,7 +43,9 @@ class ReferringEncoderDecoder(BaseSegmentor):
     ``undo_resize='cris'`` it does what CRIS's test does instead: sigmoid, bicubic
     (``align_corners=True``) to the input size, ``cv2.warpAffine`` of the probabilities back to
     ``ori_shape`` with the inverse of CRIS's letterbox matrix (bicubic, border 0; see
-    ``LetterboxResize(backend='cris')``), then ``> threshold``.
+    ``LetterboxResize(backend='cris')``), then ``> threshold``. With ``undo_resize='direct'``
+    the logits go from the head's grid straight to the output size in one bilinear resize
+    (EVF-SAM2's ``postprocess_masks``; the input must have no padding).
 
     A head may return ``(logits, no_target_logits)`` (B x 1 x h x w and B) from its forward;
     ``predict`` then sets ``pred_no_target`` (sigmoid > ``test_cfg['no_target_thr']``) on
@@ -62,7 +64,7 @@ class ReferringEncoderDecoder(BaseSegmentor):
             submodule), e.g. to encode masked sentences (Mask Grounding).
         train_cfg (dict, optional): Passed to the heads' ``loss``.
         test_cfg (dict, optional): ``threshold`` (0.35), ``output_size``
-            ('original' | 'input'), ``undo_resize`` ('bilinear' | 'cris') and
+            ('original' | 'input'), ``undo_resize`` ('bilinear' | 'cris' | 'direct') and
             ``no_target_thr`` (0.5).
         data_preprocessor (dict, optional): e.g. mmseg's ``SegDataPreProcessor``.
         init_cfg (dict, optional): Initialization config.
@@ -202,14 +204,21 @@ class ReferringEncoderDecoder(BaseSegmentor):
             sample.set_metainfo(dict(postprocess=post))
         if cfg['undo_resize'] == 'cris':
             return self._postprocess_cris(seg_logits, data_samples, input_size)
-        logits = F.interpolate(seg_logits, input_size, mode='bilinear',
-                               align_corners=self.align_corners)  # B, 1, H, W
-        groups = defaultdict(list)
+        direct = cfg['undo_resize'] == 'direct'
+        logits = seg_logits if direct else F.interpolate(
+            seg_logits, input_size, mode='bilinear', align_corners=self.align_corners)
+        groups = defaultdict(list)  # B, 1, H, W (direct: h, w)
         for i, sample in enumerate(data_samples):
-            groups[self._crop_and_size(sample.metainfo, input_size)].append(i)
+            box, size = self._crop_and_size(sample.metainfo, input_size)
+            if direct and box != (0, input_size[0], 0, input_size[1]):
+                raise ValueError(
+                    f'test_cfg.undo_resize="direct" needs an unpadded input filling '
+                    f'{input_size}; {sample.metainfo.get("img_path", "a sample")} has the '
+                    f'content box {box} (use "bilinear" for letterboxed inputs)')
+            groups[(box, size)].append(i)
         thr = cfg['threshold']
         for ((y0, y1, x0, x1), size), idx in groups.items():
-            out = logits[idx, :, y0:y1, x0:x1]
+            out = logits[idx] if direct else logits[idx, :, y0:y1, x0:x1]
             if out.shape[-2:] != size:
                 out = F.interpolate(out, size, mode='bilinear', align_corners=self.align_corners)
             pred = (out.sigmoid() > thr).long()  # n, 1, h_o, w_o

@@ -1,6 +1,7 @@
 """BEiT-3 (torchscale) encoding the sentence together with a small view of the image: the
 early vision-language fusion encoder of EVF-SAM."""
 import os.path as osp
+from functools import partial
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -41,10 +42,10 @@ def build_xlmr_tokenizer(path: str):
     return XLMRobertaTokenizer(vocab_file=path)
 
 
-def _init_weights(m: nn.Module) -> None:
-    """unilm BEiT3Wrapper's init: truncated normal (std 0.02, cut at +-0.02) linears."""
+def _init_weights(m: nn.Module, std: float = .02) -> None:
+    """unilm BEiT3Wrapper's init: truncated normal (std 0.02, cut at +-std) linears."""
     if isinstance(m, nn.Linear):
-        nn.init.trunc_normal_(m.weight, std=.02, a=-.02, b=.02)
+        nn.init.trunc_normal_(m.weight, std=std, a=-std, b=std)
         if m.bias is not None:
             nn.init.zeros_(m.bias)
     elif isinstance(m, nn.LayerNorm):
@@ -85,6 +86,9 @@ class BEiT3FusionEncoder(BaseModule):
         std (Sequence[float]): Defaults to 127.5.
         bgr_to_rgb (bool): The view is BGR (images load BGR). Defaults to True.
         with_cp (bool): Activation checkpointing (fairscale). Defaults to False.
+        init_std (float): Random init of BEiT-3's linears (truncated at +-std), used only
+            without ``pretrained``. Defaults to 0.02 (unilm). A from-scratch toy may want
+            more: at 0.02 a tiny BEiT-3's first token barely depends on the sentence.
         pretrained (str, optional): Local BEiT-3 checkpoint (unilm's ``.pth``, weights
             under ``model``, keys ``beit3.*``), loaded strictly by :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config.
@@ -105,6 +109,7 @@ class BEiT3FusionEncoder(BaseModule):
                  std: Sequence[float] = (127.5, 127.5, 127.5),
                  bgr_to_rgb: bool = True,
                  with_cp: bool = False,
+                 init_std: float = .02,
                  pretrained: Optional[str] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
@@ -123,9 +128,11 @@ class BEiT3FusionEncoder(BaseModule):
             encoder_attention_heads=a['num_heads'], encoder_ffn_embed_dim=a['ffn_dims'],
             encoder_layers=a['num_layers'], checkpoint_activations=with_cp)
         self.beit3 = BEiT3(args)
+        self.beit3.apply(partial(_init_weights, std=init_std))
         c = a['embed_dims']
+        # PyTorch's default init, as the authors' text_hidden_fcs (unilm's truncated
+        # +-0.02 init made the prompt ~0.004 wide: too faint for the decoder from scratch)
         self.proj = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, out_channels))
-        self.apply(_init_weights)
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
 
