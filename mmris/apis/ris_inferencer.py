@@ -17,7 +17,6 @@ from mmengine.config import Config
 from mmengine.infer.infer import BaseInferencer, ModelType
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.structures import SegDataSample
 from rich.progress import track
 
