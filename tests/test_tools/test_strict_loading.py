@@ -1,6 +1,7 @@
 """Checkpoints that do not fit the config: tools/test.py and load_from refuse them (unless
 --non-strict), --resume refuses what cannot resume, all before scoring or training."""
 import glob
+import itertools
 import os.path as osp
 import runpy
 import sys
@@ -19,6 +20,9 @@ CRIS = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-10e_toy-128.py')
 EAVL = osp.join(ROOT, 'configs/eavl/eavl_tiny_1xb16-10e_toy-128.py')
 
 
+_RUNS = itertools.count()
+
+
 def _options(data_root):
     opts = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
             'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2']
@@ -30,7 +34,13 @@ def _options(data_root):
 
 
 def _tool(monkeypatch, script, args):
-    """Run tools/<script> in this process (a fresh interpreter costs more than the run)."""
+    """Run tools/<script> in this process (a fresh interpreter costs more than the run).
+
+    Each run gets its own experiment name: mmengine names a run's logger by config and
+    second, so two runs of one config within a second in one process would share the first
+    run's logger and log file (the second work dir would get no log)."""
+    assert '--cfg-options' in args  # the name is appended to the options
+    args = args + [f'experiment_name={script[:-3]}_{next(_RUNS)}']
     monkeypatch.setattr(sys, 'argv', [script] + args)
     runpy.run_path(osp.join(ROOT, 'tools', script), run_name='__main__')
 
