@@ -196,7 +196,8 @@ def test_dinov2_pretrained_strict(tmp_path):
     del meta['blocks.1.mlp.fc2.bias']
     torch.save(meta, path)
     with pytest.raises(PretrainedMismatchError,
-                       match=r'(?s)dinov2_reg4\.pth does not fit the DINOv2 .*blocks\.1\.mlp\.fc2\.bias'):
+                       match=r'(?s)dinov2_reg4\.pth does not fit the DINOv2 .*'
+                             r'blocks\.1\.mlp\.fc2\.bias'):
         backbone.init_weights()
     with pytest.raises(FileNotFoundError, match='nowhere.pth'):
         _backbone(pretrained=str(tmp_path / 'nowhere.pth')).init_weights()

@@ -11,8 +11,8 @@ logits) change it), ``onnxruntime`` (the graph of ``tools/deployment/pytorch2onn
 exported on the fly unless ``--onnx FILE``) and ``onnxruntime-int8`` (its dynamic int8
 quantization). ``--fuse-conv-bn`` folds BatchNorm into the convolutions (fp32-exact; the
 CNN models); ``--compile`` with inductor freezes the weights unless ``--no-freezing``. Every
-backend but plain ``pytorch`` runs the same preprocessing, tokenizer and post-processing (:func:`mmris.deployment.predict_with`) around its network, so the
-figures are comparable.
+backend but plain ``pytorch`` runs the same preprocessing, tokenizer and post-processing
+(:func:`mmris.deployment.predict_with`) around its network, so the figures are comparable.
 
 Batches come from the config's test dataset when its files are present (real images and
 sentences), otherwise from letterboxed random images with RefCOCO-style sentences
