@@ -206,6 +206,9 @@ class RISInferencer(BaseInferencer):
             raise ValueError(f"backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
         if (backend == 'onnxruntime') != (onnx_file is not None):
             raise ValueError("give onnx_file with backend='onnxruntime' (and only then)")
+        if fuse_conv_bn and backend != 'pytorch':
+            raise ValueError(f"fuse_conv_bn=True is for backend='pytorch' (got {backend!r}; "
+                             "onnxruntime's graph optimizations fold BatchNorm themselves)")
         if onnx_file is not None and not osp.isfile(onnx_file):
             raise FileNotFoundError(f'no such ONNX file: {onnx_file!r}')
         self.backend = backend
@@ -219,7 +222,7 @@ class RISInferencer(BaseInferencer):
             show_progress=show_progress)
         if device == 'cpu' or not torch.cuda.is_available():
             self.model = revert_sync_batchnorm(self.model)
-        if fuse_conv_bn and backend == 'pytorch':
+        if fuse_conv_bn:
             from mmcv.cnn import fuse_conv_bn as fuse
             self.model = fuse(self.model.eval())
         self._num_vis = 0

@@ -93,6 +93,9 @@ def test_inferencer_backend_errors(exported, tmp_path):
         RISInferencer(TINY_CONFIG, backend='onnxruntime')
     with pytest.raises(FileNotFoundError, match='no such ONNX file'):
         RISInferencer(TINY_CONFIG, backend='onnxruntime', onnx_file=str(tmp_path / 'x.onnx'))
+    with pytest.raises(ValueError, match="fuse_conv_bn=True is for backend='pytorch'"):
+        RISInferencer(TINY_CONFIG, backend='onnxruntime', onnx_file=exported['out'],
+                      fuse_conv_bn=True)
     # the graph of a 128 x 128 config under a config of another input size
     cfg = Config.fromfile(TINY_CONFIG)
     cfg.model.data_preprocessor.size = (96, 96)
