@@ -229,7 +229,7 @@ def test_sam2_resizes_logits_in_one_step(toy_cfg):
     padded = sample_batch(model, 64)
     with pytest.raises(ValueError, match='undo_resize="direct"'):
         model(**copy.deepcopy(padded), mode='predict')
-    with pytest.raises(ValueError, match='padded input'):
+    with pytest.raises(ValueError, match=r'one-step resize \(direct=True\) needs an unpadded'):
         bce_dice_losses(low, padded['data_samples'], 1.0, 0.0, direct=True)
 
 

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmris.registry import MODELS
 from ..backbones.sam_image_encoder import load_sam_state
+from ..utils.content_box import content_box, require_unpadded
 from ..utils.text_features import TextFeatures
 from .magnet_head import dice_loss
 
@@ -50,21 +51,17 @@ def to_target_frame(logits: Tensor, meta: dict, size, direct: bool = False) -> T
     is not the input's, the resize undone (content ``img_shape`` minus ``pad_param``
     cropped) and resized to ``size`` (the original image: SAM's ``postprocess_masks``).
     ``direct``: one resize from h, w to ``size`` (EVF-SAM2's; inputs without padding)."""
-    if direct:
-        if any(float(p) for p in meta.get('pad_param', ())):
-            raise ValueError(f'{meta.get("img_path", "a sample")}: padded input (pad_param '
-                             f'{list(meta["pad_param"])}); the one-step resize of SAM-2\'s '
-                             'head needs the image resized to the whole input')
-        return F.interpolate(logits, tuple(size), mode='bilinear', align_corners=False)
     # the network input: in training mmseg's stack_batch sets img_shape to it (and
     # pad_shape to the *annotation's* shape, which is not the input's frame)
     h_in, w_in = meta.get('batch_input_shape') or meta['img_shape']
+    if direct:
+        require_unpadded(meta, (h_in, w_in), "SAM-2's one-step resize (direct=True)")
+        return F.interpolate(logits, tuple(size), mode='bilinear', align_corners=False)
     x = F.interpolate(logits, (h_in, w_in), mode='bilinear', align_corners=False)
     if tuple(size) == (h_in, w_in):
         return x
-    h, w = meta.get('img_shape', (h_in, w_in))[:2]
-    top, bottom, left, right = [int(p) for p in meta.get('pad_param', (0, 0, 0, 0))]
-    x = x[..., top:h - bottom, left:w - right]
+    y0, y1, x0, x1 = content_box(meta, (h_in, w_in))
+    x = x[..., y0:y1, x0:x1]
     return F.interpolate(x, tuple(size), mode='bilinear', align_corners=False)
 
 

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from mmris.datasets.transforms.geometric import cris_affine
 from mmris.registry import MODELS
+from ..utils.content_box import content_box, require_unpadded
 from ..utils.text_features import TextFeatures
 
 UNDO_RESIZE = ('bilinear', 'cris', 'direct')
@@ -175,10 +176,7 @@ class ReferringEncoderDecoder(BaseSegmentor):
         h, w = meta.get('img_shape', input_size)[:2]
         if self.test_cfg['output_size'] == 'input':
             return (0, h, 0, w), (h, w)
-        pad = meta.get('pad_param')
-        top, bottom, left, right = [int(round(float(p))) for p in pad] \
-            if pad is not None else (0, 0, 0, 0)
-        return (top, h - bottom, left, w - right), tuple(meta['ori_shape'][:2])
+        return content_box(meta, input_size), tuple(meta['ori_shape'][:2])
 
     def postprocess_result(self, seg_logits: Tensor, data_samples: List,
                            input_size: Optional[Tuple[int, int]] = None) -> List:
@@ -210,11 +208,9 @@ class ReferringEncoderDecoder(BaseSegmentor):
         groups = defaultdict(list)  # B, 1, H, W (direct: h, w)
         for i, sample in enumerate(data_samples):
             box, size = self._crop_and_size(sample.metainfo, input_size)
-            if direct and box != (0, input_size[0], 0, input_size[1]):
-                raise ValueError(
-                    f'test_cfg.undo_resize="direct" needs an unpadded input filling '
-                    f'{input_size}; {sample.metainfo.get("img_path", "a sample")} has the '
-                    f'content box {box} (use "bilinear" for letterboxed inputs)')
+            if direct:
+                require_unpadded(sample.metainfo, input_size, 'test_cfg.undo_resize="direct"',
+                                 box)
             groups[(box, size)].append(i)
         thr = cfg['threshold']
         for ((y0, y1, x0, x1), size), idx in groups.items():
