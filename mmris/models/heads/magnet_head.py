@@ -10,17 +10,9 @@ from torch import Tensor
 from mmris.registry import MODELS
 from ..layers.pixel_decoder import MSDeformAttnPixelDecoder
 from ..layers.query_decoder import QueryDecoder
+from ..losses.binary_dice_loss import dice_loss
 from ..utils.text_features import TextFeatures
 from .cris_head import check_loss_resolution
-
-
-def dice_loss(logits: Tensor, target: Tensor, valid: Tensor, eps: float = 1.) -> Tensor:
-    """1 - Dice of sigmoid(logits) vs a B, h, w binary target over the valid pixels
-    (``eps`` added to numerator and denominator)."""
-    p = logits.sigmoid() * valid
-    t = target * valid
-    return (1 - (2 * (p * t).flatten(1).sum(1) + eps) /
-            (p.flatten(1).sum(1) + t.flatten(1).sum(1) + eps)).mean()
 
 
 @MODELS.register_module()

@@ -10,9 +10,9 @@ from torch import Tensor
 
 from mmris.registry import MODELS
 from ..backbones.sam_image_encoder import load_sam_state
+from ..losses.binary_dice_loss import dice_loss
 from ..utils.content_box import content_box, require_unpadded
 from ..utils.text_features import TextFeatures
-from .magnet_head import dice_loss
 
 
 def text_prompt(prompt_encoder, sentence: Tensor):
