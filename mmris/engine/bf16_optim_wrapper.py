@@ -14,11 +14,12 @@ __all__ = ['BF16OptimWrapper', 'native_bf16']
 
 
 def native_bf16(device_type: str) -> bool:
-    """Whether ``device_type`` computes bf16 natively: on CPU, oneDNN's bf16 kernels (AVX-512
-    BF16 / AMX, or AVX-512 emulation that oneDNN accepts); on CUDA, Ampere and later."""
+    """Whether ``device_type`` has bf16 arithmetic units: on CPU, AVX-512 BF16 or AMX (not
+    oneDNN's ``_is_mkldnn_bf16_supported``, which is true on any AVX-512 core and there
+    emulates bf16, slower than fp32); on CUDA, Ampere and later."""
     if device_type == 'cpu':
-        return torch.backends.mkldnn.is_available() and bool(
-            torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return torch.backends.mkldnn.is_available() and (
+            torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     if device_type == 'cuda':
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return False
@@ -48,12 +49,13 @@ class BF16OptimWrapper(OptimWrapper):
 
     def _use_bf16(self, device_type: str) -> bool:
         if device_type not in self._decided:
-            use = self.enabled is True or (self.enabled == 'auto' and native_bf16(device_type))
-            self._decided[device_type] = use
+            native = native_bf16(device_type)
+            use = self.enabled is True or (self.enabled == 'auto' and native)
             if self.enabled == 'auto':
                 print_log(f'BF16OptimWrapper: bf16 autocast {"on" if use else "off"} for '
-                          f"{device_type} (enabled='auto'; native bf16: "
-                          f'{native_bf16(device_type)})', logger='current')
+                          f"{device_type} (enabled='auto'; native bf16: {native})",
+                          logger='current')
+            self._decided[device_type] = use
         return self._decided[device_type]
 
     @contextmanager
