@@ -94,4 +94,3 @@ def add_image_views(batch: dict, pipeline: Sequence[dict]) -> dict:
         out = view.transform(dict(img=img.permute(1, 2, 0).numpy()))['img_view']  # h, w, 3
         sample.set_data(dict(img_view=torch.from_numpy(out.transpose(2, 0, 1).copy())))
     return batch
-
