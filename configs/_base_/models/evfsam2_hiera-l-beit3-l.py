@@ -11,7 +11,7 @@ model = dict(
         pretrained=sam2_checkpoint),
     decode_head=dict(
         _delete_=True, type='SAM2MaskHead', multimask_output=True, frozen=True,
-        bce_weight=2.0, dice_weight=0.5, pretrained=sam2_checkpoint),
+        bce_weight=1.0, dice_weight=1.0, pretrained=sam2_checkpoint),
     # the 256 x 256 logits resized straight to the image (evf_sam2.py's postprocess_masks;
     # SAM's upsample-to-1024-then-resize differs by up to 0.2 on random-weight logits)
     test_cfg=dict(undo_resize='direct'))

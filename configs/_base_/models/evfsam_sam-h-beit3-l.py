@@ -27,8 +27,8 @@ model = dict(
         type='BEiT3FusionEncoder', tokenizer=tokenizer, arch='large', out_channels=256,
         pretrained=beit3_checkpoint),
     decode_head=dict(
-        type='SAMMaskHead', multimask_output=False, frozen=False, bce_weight=2.0,
-        dice_weight=0.5, pretrained=sam_checkpoint),
+        type='SAMMaskHead', multimask_output=False, frozen=False, bce_weight=1.0,
+        dice_weight=1.0, pretrained=sam_checkpoint),
     train_cfg=dict(),
     test_cfg=dict(threshold=0.5, output_size='original'))  # logits > 0, as EVF-SAM
 # The views: 224 x 224 for BEiT-3 (bicubic, from the whole image), 1024 longest side + pad

@@ -33,8 +33,8 @@ class SAM2MaskHead(SAMMaskHead):
         iou_head_hidden_dims (int): Defaults to 256.
         multimask_output (bool): Defaults to True (EVF-SAM2).
         frozen (bool): Defaults to True (EVF-SAM2).
-        bce_weight (float): Defaults to 2.0.
-        dice_weight (float): Defaults to 0.5.
+        bce_weight (float): Defaults to 1.0 (EVF-SAM's paper).
+        dice_weight (float): Defaults to 1.0.
         pretrained (str, optional): Local SAM-2 checkpoint; its ``sam_prompt_encoder.*``
             and ``sam_mask_decoder.*`` load strictly in :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config.

@@ -109,8 +109,9 @@ class SAMMaskHead(BaseModule):
         multimask_output (bool): Three masks, the one of highest predicted IoU kept
             (EVF-SAM2's choice); False: SAM's single-mask output (EVF-SAM). Defaults to False.
         frozen (bool): Freeze prompt encoder and decoder (EVF-SAM2). Defaults to False.
-        bce_weight (float): Defaults to 2.0.
-        dice_weight (float): Defaults to 0.5 (LISA's train_ds.py, EVF-SAM's code base).
+        bce_weight (float): Defaults to 1.0 (EVF-SAM's paper, sec. 4.2).
+        dice_weight (float): Defaults to 1.0 (EVF-SAM's paper; LISA's train_ds.py, the
+            authors' code base, defaults to BCE 2.0 + Dice 0.5).
         pretrained (str, optional): Local SAM checkpoint; its ``prompt_encoder.*`` and
             ``mask_decoder.*`` load strictly in :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config.
@@ -138,8 +139,8 @@ class SAMMaskHead(BaseModule):
                  iou_head_hidden_dims: int = 256,
                  multimask_output: bool = False,
                  frozen: bool = False,
-                 bce_weight: float = 2.0,
-                 dice_weight: float = 0.5,
+                 bce_weight: float = 1.0,
+                 dice_weight: float = 1.0,
                  pretrained: Optional[str] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)

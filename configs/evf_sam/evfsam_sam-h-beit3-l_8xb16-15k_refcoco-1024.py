@@ -1,11 +1,11 @@
 # EVF-SAM (SAM-H + BEiT-3-L) trained on RefCOCO (UNC): val, testA (test_dataloader), testB.
-# The recipe: configs/_base_/schedules/schedule_evfsam_5k.py; the model, its two image views
+# The recipe: configs/_base_/schedules/schedule_evfsam_15k.py; the model, its two image views
 # and the weights it starts from: configs/_base_/models/evfsam_sam-h-beit3-l.py.
 _base_ = [
     '../_base_/models/evfsam_sam-h-beit3-l.py', '../_base_/datasets/refcoco.py',
-    '../_base_/schedules/schedule_evfsam_5k.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/schedule_evfsam_15k.py', '../_base_/default_runtime.py'
 ]
-train_dataloader = dict(batch_size=20, dataset=dict(pipeline=_base_.sam_train_pipeline))
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=_base_.sam_train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
 log_processor = dict(by_epoch=False)
