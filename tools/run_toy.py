@@ -20,8 +20,8 @@ from mmris.engine import RISRunner
 from mmris.utils import register_all_modules, setup_runtime
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-bf16-10e_toy-128x96.py')
-BLANK_CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-bf16-10e_toy-128x96-blanktext.py')
+CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-bf16-11e_toy-128x96.py')
+BLANK_CONFIG = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-bf16-11e_toy-128x96-blanktext.py')
 
 
 def parse_args() -> argparse.Namespace:

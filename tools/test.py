@@ -1,7 +1,7 @@
 """Evaluate a referring segmentation checkpoint.
 
 Examples:
-    python tools/test.py configs/cris/cris_tiny_1xb16-bf16-10e_toy-128x96.py work_dirs/cris_tiny_1xb16-bf16-10e_toy-128x96/epoch_10.pth
+    python tools/test.py configs/cris/cris_tiny_1xb16-bf16-11e_toy-128x96.py work_dirs/cris_tiny_1xb16-bf16-11e_toy-128x96/epoch_11.pth
     bash tools/dist_test.sh CONFIG CHECKPOINT 8 --show-dir vis --out results.jsonl.gz
 """
 import argparse

@@ -204,7 +204,7 @@ def test_model_name_from_the_index(tiny_checkpoint, images):
     names = RISInferencer.list_models()
     assert 'cris_tiny_1xb16-10e_toy-128' in names and 'cris-r50-refcoco' in names
     inf = RISInferencer('cris-tiny-toy', weights=tiny_checkpoint, device='cpu')
-    assert osp.basename(inf.cfg.filename) == 'cris_tiny_1xb16-bf16-10e_toy-128x96.py'
+    assert osp.basename(inf.cfg.filename) == 'cris_tiny_1xb16-bf16-11e_toy-128x96.py'
     check_prediction(inf(images['color'], 'the dog')['predictions'][0], (60, 80))
     with pytest.raises(ValueError, match='Did you mean cris-tiny-toy'):
         RISInferencer('cris-tiny-tyo', weights=tiny_checkpoint, device='cpu')

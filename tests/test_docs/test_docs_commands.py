@@ -32,7 +32,7 @@ ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 DOCS = sorted(glob.glob(osp.join(ROOT, 'docs', '*.md'))) + [osp.join(ROOT, 'README.md')]
 SHELL = ('bash', 'shell', 'sh', 'console')
 RUN_MARK = '<!-- docs-check: run -->'
-TOY_CKPT = 'work_dirs/cris_tiny_1xb16-bf16-10e_toy-128x96/epoch_10.pth'
+TOY_CKPT = 'work_dirs/cris_tiny_1xb16-bf16-11e_toy-128x96/epoch_11.pth'
 PYTHONS = ('python', 'python3', '.venv/bin/python', '$PY')
 SEPARATORS = ('&&', '||', ';', '|')
 
@@ -182,7 +182,7 @@ def sandbox(tmp_path_factory) -> str:
     register_all_modules()
     torch.manual_seed(0)
     model = MODELS.build(
-        Config.fromfile(osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-bf16-10e_toy-128x96.py')).model)
+        Config.fromfile(osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-bf16-11e_toy-128x96.py')).model)
     ckpt = root / TOY_CKPT
     ckpt.parent.mkdir(parents=True)
     torch.save(dict(state_dict=model.state_dict()), ckpt)

@@ -1,7 +1,7 @@
 # The README's toy job with every sentence blanked (the model sees '' instead of the
-# expression): the ablation showing that cris_tiny_1xb16-bf16-10e_toy-128x96 uses the words.
+# expression): the ablation showing that cris_tiny_1xb16-bf16-11e_toy-128x96 uses the words.
 # `BlankSentence` runs after `CleanSentence`, in training and in evaluation.
-_base_ = ['./cris_tiny_1xb16-bf16-10e_toy-128x96.py']
+_base_ = ['./cris_tiny_1xb16-bf16-11e_toy-128x96.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadReferAnnotation'),
