@@ -16,8 +16,10 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p and 'examples' not in p)
-# {model}_{backbone}_{gpus}xb{batch}-{schedule}_{dataset}-{size}[-variant].py
-NAME = re.compile(r'^[a-z0-9]+_[a-z0-9-]+_\d+xb\d+-\d+[ek]_[a-z0-9+-]+-\d+(-[a-z0-9-]+)?$')
+# {model}_{backbone}_{gpus}xb{batch}[-{setting}]-{schedule}_{dataset}-{size}[-variant].py, the
+# size one number or WxH, the setting as mmseg's (e.g. fcn_r50-d8_4xb2-amp-80k_...)
+NAME = re.compile(r'^[a-z0-9]+_[a-z0-9-]+_\d+xb\d+(-[a-z0-9]+)?-\d+[ek]_[a-z0-9+-]+-\d+(x\d+)?'
+                  r'(-[a-z0-9-]+)?$')
 
 
 def _bases(path):
