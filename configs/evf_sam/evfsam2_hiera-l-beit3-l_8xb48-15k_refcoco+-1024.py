@@ -1,12 +1,7 @@
-# EVF-SAM2 (SAM-2 Hiera-L + BEiT-3-L) trained on
-# RefCOCO+ (UNC): val, testA (test_dataloader), testB.
-# The recipe: configs/_base_/schedules/schedule_evfsam_15k.py; the model, its two image views
-# and the weights it starts from: configs/_base_/models/evfsam2_hiera-l-beit3-l.py.
-_base_ = [
-    '../_base_/models/evfsam2_hiera-l-beit3-l.py', '../_base_/datasets/refcoco+.py',
-    '../_base_/schedules/schedule_evfsam_15k.py', '../_base_/default_runtime.py'
-]
-train_dataloader = dict(batch_size=16, dataset=dict(pipeline=_base_.sam_train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
-log_processor = dict(by_epoch=False)
+# EVF-SAM2 (SAM-2 Hiera-L + BEiT-3-L) trained on RefCOCO+ (UNC): val, testA (test_dataloader), testB.
+# The RefCOCO config with RefCOCO+'s files (recipe, model and views unchanged).
+_base_ = ['./evfsam2_hiera-l-beit3-l_8xb48-15k_refcoco-1024.py']
+files = dict(ann_file='refcoco+/instances.json', split_file='refcoco+/refs(unc).p')
+train_dataloader = dict(dataset=files)
+val_dataloader = dict(dataset=files)
+test_dataloader = dict(dataset=files)

@@ -5,16 +5,12 @@
 # [chosen: EVF-SAM / LISA concatenate them as they are].
 # Validation here: RefCOCO val. Each split is evaluated separately with the single-dataset
 # config of the same model (the weights are the same model's):
-#   python tools/test.py configs/evf_sam/evfsam2_hiera-l-beit3-l_8xb16-15k_refcoco+-1024.py CKPT \
+#   python tools/test.py configs/evf_sam/evfsam2_hiera-l-beit3-l_8xb48-15k_refcoco+-1024.py CKPT \
 #       [--cfg-options test_dataloader.dataset.split=val|testA|testB]
-#   python tools/test.py configs/evf_sam/evfsam2_hiera-l-beit3-l_8xb16-15k_refcocog-umd-1024.py CKPT
-_base_ = [
-    '../_base_/models/evfsam2_hiera-l-beit3-l.py', '../_base_/datasets/refcoco.py',
-    '../_base_/schedules/schedule_evfsam_15k.py', '../_base_/default_runtime.py'
-]
+#   python tools/test.py configs/evf_sam/evfsam2_hiera-l-beit3-l_8xb48-15k_refcocog-umd-1024.py CKPT
+_base_ = ['./evfsam2_hiera-l-beit3-l_8xb48-15k_refcoco-1024.py']
 train_split = dict(split='train', text_mode='random', pipeline=_base_.sam_train_pipeline)
 train_dataloader = dict(
-    batch_size=16,
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',
@@ -25,6 +21,3 @@ train_dataloader = dict(
             dict(_base_.refer_files, ann_file='refcocog/instances.json',
                  split_file='refcocog/refs(umd).p', **train_split),
         ]))
-val_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
-log_processor = dict(by_epoch=False)

@@ -5,7 +5,10 @@ _base_ = [
     '../_base_/models/evfsam_toy.py', '../_base_/datasets/toy_refer.py',
     '../_base_/schedules/schedule_toy_8e.py', '../_base_/default_runtime.py'
 ]
-train_dataloader = dict(dataset=dict(pipeline=_base_.sam_train_pipeline))
+# the refs of one image next to each other, as the full configs (LISA's sampling)
+train_dataloader = dict(
+    sampler=dict(type='ImageGroupedSampler', group_size=3),
+    dataset=dict(pipeline=_base_.sam_train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1))

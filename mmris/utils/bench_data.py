@@ -25,7 +25,8 @@ SENTENCES = [
 
 
 def synthetic_batch(batch_size: int, input_size: Tuple[int, int],
-                    ori_shape: Tuple[int, int] = (480, 640), seed: int = 0) -> dict:
+                    ori_shape: Tuple[int, int] = (480, 640), seed: int = 0,
+                    per_image: int = 1) -> dict:
     """A batch as the data pipeline makes it: letterboxed uint8 images of ``input_size``
     (h, w) for images of ``ori_shape`` (h, w), a sentence each, a random target mask.
 
@@ -34,6 +35,9 @@ def synthetic_batch(batch_size: int, input_size: Tuple[int, int],
         input_size (tuple): Network input (h, w).
         ori_shape (tuple): Original image (h, w); the model maps its masks back there.
         seed (int): Random seed.
+        per_image (int): Sentences per image: samples ``k * per_image ...`` share the image
+            of sample ``k * per_image`` (the order ``text_mode='all'`` splits and
+            ``ImageGroupedSampler`` give). Defaults to 1.
 
     Returns:
         dict: ``inputs`` (list of C,H,W uint8 tensors) and ``data_samples``.
@@ -46,7 +50,8 @@ def synthetic_batch(batch_size: int, input_size: Tuple[int, int],
     pad_param = [top, h - nh - top, left, w - nw - left]
     inputs, samples = [], []
     for i in range(batch_size):
-        inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g))
+        inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g)
+                      if i % per_image == 0 else inputs[-1])
         s = SegDataSample(metainfo=dict(
             text=SENTENCES[i % len(SENTENCES)], ori_shape=ori_shape, img_shape=(h, w),
             pad_shape=(h, w), pad_param=pad_param, ref_id=i, sent_id=i))

@@ -306,3 +306,40 @@ def test_inferencer_runs_the_toy_config(toy_cfg, tmp_path):
                        batch_size=2)['predictions']
     assert [p['mask'].shape for p in preds] == [(60, 90), (60, 90)]
     assert preds[0]['num_tokens'] == 6 and not preds[0]['truncated']  # <s> 4 words </s>
+
+
+@pytest.mark.parametrize('sam2', [False, True])
+def test_dedup_images_is_exact_and_runs_the_backbone_once_per_image(toy_cfg, sam2):
+    """``dedup_images``: samples repeating the previous sample's image share one backbone
+    pass; losses, gradients and predictions equal those without (the toy's trainable ViT)."""
+    cfg = tiny_sam2_model(toy_cfg) if sam2 else copy.deepcopy(toy_cfg.model)
+    size = 64 if sam2 else 128
+    torch.manual_seed(0)
+    plain = MODELS.build(cfg)
+    shared = MODELS.build({**cfg, 'dedup_images': True})
+    shared.load_state_dict(plain.state_dict())
+    batch = sample_batch(plain, size, texts=('the red one', 'the left one', 'a circle',
+                                             'the blue one'), pad=not sam2)
+    imgs = batch['inputs']  # images A, A, B, A: three backbone images, not four
+    imgs[1], imgs[3] = imgs[0], imgs[0]
+    seen = []
+    shared.backbone.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+    results = []
+    for model in (plain, shared):
+        model.train()
+        model.zero_grad()
+        loss = model.parse_losses(model(**copy.deepcopy(batch), mode='loss'))[0]
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        model.eval()
+        with torch.no_grad():
+            preds = model(**copy.deepcopy(batch), mode='predict')
+        results.append((loss, grads, [p.seg_logits.data for p in preds]))
+    assert seen == [3, 3]  # training and prediction
+    (l0, g0, p0), (l1, g1, p1) = results
+    torch.testing.assert_close(l1, l0)
+    assert g0.keys() == g1.keys() and len(g0) > 0
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], atol=1e-6, rtol=1e-4, msg=name)
+    for a, b in zip(p0, p1):
+        torch.testing.assert_close(b, a)

@@ -47,7 +47,17 @@ def test_benchmark_runs_evf_sam(tmp_path):
     out = str(tmp_path / 'bench.jsonl')
     res = bench.main([EVF_TOY, '--synthetic', '--batch-size', '2', '--num-warmup', '1',
                       '--num-iters', '1', '--repeat', '1', '--threads', '1', '--out', out,
+                      '--sentences-per-image', '2',
                       '--cfg-options', f'model.text_encoder.tokenizer={spm}'])
     assert res['images_per_s'] > 0 and res['source'] == 'synthetic'
     with open(out) as f:
         assert json.loads(f.readline())['config'] == EVF_TOY
+
+
+def test_sentences_per_image():
+    batch = synthetic_batch(5, (32, 32), seed=1, per_image=2)
+    imgs = batch['inputs']
+    assert torch.equal(imgs[0], imgs[1]) and torch.equal(imgs[2], imgs[3])
+    assert not torch.equal(imgs[1], imgs[2]) and not torch.equal(imgs[3], imgs[4])
+    texts = [s.metainfo['text'] for s in batch['data_samples']]
+    assert texts[0] != texts[1]  # one sentence each

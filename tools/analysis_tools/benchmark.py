@@ -65,6 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='random images + RefCOCO-style sentences, even if data exist')
     parser.add_argument('--ori-shape', type=int, nargs=2, default=[480, 640],
                         help='original (h, w) of synthetic images')
+    parser.add_argument('--sentences-per-image', type=int, default=1,
+                        help='synthetic: consecutive samples sharing one image (what the '
+                        "segmentor's dedup_images saves on)")
     parser.add_argument('--out', help='append the result as a JSON line to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
@@ -162,8 +165,9 @@ def main(argv=None) -> dict:
         size = tuple(cfg.model.data_preprocessor['size'])[::-1]  # (w, h) -> (h, w)
         pipeline = cfg.test_dataloader.dataset.get('pipeline', [])
         batches = [add_image_views(synthetic_batch(args.batch_size, size,
-                                                   tuple(args.ori_shape), seed=i), pipeline)
-                   for i in range(n_batches)]
+                                                   tuple(args.ori_shape), seed=i,
+                                                   per_image=args.sentences_per_image),
+                                   pipeline) for i in range(n_batches)]
         source = 'synthetic'
 
     amp = dict(device_type='cuda', dtype=torch.float16, enabled=args.amp)

@@ -30,7 +30,10 @@ model = dict(
         type='SAMMaskHead', multimask_output=False, frozen=False, bce_weight=1.0,
         dice_weight=1.0, pretrained=sam_checkpoint),
     train_cfg=dict(),
-    test_cfg=dict(threshold=0.5, output_size='original'))  # logits > 0, as EVF-SAM
+    test_cfg=dict(threshold=0.5, output_size='original'),  # logits > 0, as EVF-SAM
+    # SAM's encoder once per image for the consecutive sentences of one image (EVF-SAM's
+    # forward does the same); exact (no batch statistics in SAM's ViT)
+    dedup_images=True)
 # The views: 224 x 224 for BEiT-3 (bicubic, from the whole image), 1024 longest side + pad
 # for SAM (PIL bilinear, as SAM's ResizeLongestSide). No augmentation (LISA / EVF-SAM).
 sam_train_pipeline = [

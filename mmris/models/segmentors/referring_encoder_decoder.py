@@ -24,6 +24,15 @@ def _takes_text(module) -> bool:
     return getattr(module, 'takes_text', False)
 
 
+def _repeat(x, index: Tensor):
+    """Backbone output(s) of the distinct images -> one per sample."""
+    if isinstance(x, Tensor):
+        return x[index]
+    if isinstance(x, (list, tuple)):
+        return type(x)(_repeat(e, index) for e in x)
+    raise TypeError(f'dedup_images: cannot repeat a backbone output of type {type(x)}')
+
+
 @MODELS.register_module()
 class ReferringEncoderDecoder(BaseSegmentor):
     """Image encoder + text encoder (+ neck) + head, for referring image segmentation.
@@ -68,6 +77,15 @@ class ReferringEncoderDecoder(BaseSegmentor):
             ('original' | 'input'), ``undo_resize`` ('bilinear' | 'cris' | 'direct') and
             ``no_target_thr`` (0.5).
         data_preprocessor (dict, optional): e.g. mmseg's ``SegDataPreProcessor``.
+        dedup_images (bool): A sample whose input image equals the previous sample's
+            (several sentences of one image in a row: ``ImageGroupedSampler`` in training,
+            ``text_mode='all'`` splits in evaluation) does not go through the backbone
+            again: the backbone runs on the distinct images and its output is repeated.
+            The same result as without (the gradient of a repeated output sums over its
+            uses) for backbones without batch statistics (no BatchNorm in training, as
+            SAM's ViT); not applied to text-taking backbones, nor while tracing (ONNX
+            export). For EVF-SAM, whose frozen SAM image encoder is nearly all of the
+            cost. Defaults to False.
         init_cfg (dict, optional): Initialization config.
     """
 
@@ -80,8 +98,10 @@ class ReferringEncoderDecoder(BaseSegmentor):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 dedup_images: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.dedup_images = dedup_images
         self.backbone = MODELS.build(backbone)
         self.text_encoder = MODELS.build(text_encoder)
         self.neck = MODELS.build(neck) if neck is not None else None
@@ -130,12 +150,25 @@ class ReferringEncoderDecoder(BaseSegmentor):
         A text-taking backbone may return ``(feats, TextFeatures)`` when it updates the text
         stream (MagNet's two-way fusion); the heads then get its text features.
         """
-        x = self.backbone(inputs, text) if _takes_text(self.backbone) else self.backbone(inputs)
+        if _takes_text(self.backbone):
+            x = self.backbone(inputs, text)
+        elif self.dedup_images and len(inputs) > 1 and not torch.jit.is_tracing():
+            x = self._backbone_once_per_image(inputs)
+        else:
+            x = self.backbone(inputs)
         if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], TextFeatures):
             x, text = x
         if self.with_neck:
             x = self.neck(x, text) if _takes_text(self.neck) else self.neck(x)
         return x, text
+
+    def _backbone_once_per_image(self, inputs: Tensor):
+        """The backbone on the images that differ from the previous sample's, repeated."""
+        new = torch.ones(len(inputs), dtype=torch.bool, device=inputs.device)  # B
+        new[1:] = (inputs[1:] != inputs[:-1]).flatten(1).any(1)
+        if new.all():
+            return self.backbone(inputs)
+        return _repeat(self.backbone(inputs[new]), new.cumsum(0) - 1)  # sample -> image
 
     def encode_decode(self, inputs: Tensor, data_samples: List) -> Tensor:
         """B, 3, H, W images + samples -> B, 1, h, w logits at the head's resolution."""
