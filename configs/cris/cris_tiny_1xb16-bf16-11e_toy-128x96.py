@@ -8,16 +8,16 @@
 # - the batches loaded in the main process (no loader workers);
 # - lr 7e-4 instead of 1e-3 and 11 epochs instead of 10 (at 10 epochs this recipe gave val
 #   oIoU 69.0-72.6 over four seeds).
-# On the project's idle 2-core machine the job trains in 0.59x the time of the fp32 config's
-# (7.5 against 12.8 min, the same morning); figures: docs/benchmarks.md ("The toy job").
+# It trains in 0.59x the time of the fp32 config's: 7.5 against 12.8 min, two idle runs one
+# after the other on the project's 2-core machine; figures: docs/benchmarks.md ("The toy job").
 _base_ = [
     '../_base_/models/cris_tiny.py', '../_base_/datasets/toy_refer.py',
     '../_base_/schedules/schedule_toy_8e.py', '../_base_/default_runtime.py'
 ]
-# the loss at the input resolution, as cris_tiny_1xb16-10e_toy-128.py
 img_scale = (128, 96)  # w, h
 input_size = (96, 128)  # h, w
 data_preprocessor = dict(size=input_size)
+# the loss at the input resolution, as cris_tiny_1xb16-10e_toy-128.py
 model = dict(
     data_preprocessor=dict(size=input_size), decode_head=dict(loss_resolution='input'))
 train_pipeline = [
@@ -36,7 +36,8 @@ test_pipeline = [
     dict(type='PackReferInputs'),
 ]
 # Batches loaded in the main process: on 2 cores, two loader workers compete with the two
-# compute threads (0.155-0.166 s per iteration without workers, 0.18-0.20 with them).
+# compute threads (two idle runs back to back on one machine: 7.5 min, 0.155-0.166 s per
+# iteration, without workers; 9.1 min, 0.18-0.23 s, with them).
 train_dataloader = dict(
     num_workers=0, persistent_workers=False, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

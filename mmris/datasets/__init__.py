@@ -6,7 +6,8 @@ from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'ReferDataset', 'GReferDataset', 'ImageGroupedSampler', 'ReferFormatError',
-    'ReferSampleError', 'load_refs', 'load_instances', 'select_refs', 'generate_toy_refer', 'toy_vocabulary', 'write_toy_bert',
+    'ReferSampleError', 'load_refs', 'load_instances', 'select_refs', 'generate_toy_refer',
+    'toy_vocabulary', 'write_toy_bert',
     'LoadReferAnnotation', 'LetterboxResize', 'RISResize', 'ReferRandomFlip', 'CleanSentence',
     'BlankSentence', 'PackReferInputs'
 ]
