@@ -117,7 +117,7 @@ def test_projection_keeps_the_default_init(toy_cfg):
     """unilm's truncated init (+-0.02) for BEiT-3 only; the projection to the prompt keeps
     PyTorch's default init as the authors' ``text_hidden_fcs`` (bound 1 / sqrt(64) here)."""
     torch.manual_seed(0)
-    enc = MODELS.build(toy_cfg.model.text_encoder)
+    enc = MODELS.build(dict(toy_cfg.model.text_encoder, init_std=0.02))
     beit = [m.weight for m in enc.beit3.modules() if isinstance(m, torch.nn.Linear)]
     assert max(w.abs().max().item() for w in beit) <= 0.02 + 1e-6
     for layer in (enc.proj[0], enc.proj[2]):
@@ -126,6 +126,20 @@ def test_projection_keeps_the_default_init(toy_cfg):
     wide = MODELS.build(dict(toy_cfg.model.text_encoder, init_std=0.1))
     beit = [m.weight for m in wide.beit3.modules() if isinstance(m, torch.nn.Linear)]
     assert 0.05 < max(w.abs().max().item() for w in beit) <= 0.1 + 1e-6
+
+
+def test_position_init_option(toy_cfg):
+    """pos_init_std re-draws both position tables (image, text); None keeps torchscale's
+    N(0, 1), which drowns the word embeddings (std 64 ** -0.5) of a model from scratch."""
+    torch.manual_seed(0)
+    cfg = dict(toy_cfg.model.text_encoder, pretrained=None)
+    default = MODELS.build(dict(cfg, pos_init_std=None)).beit3
+    small = MODELS.build(dict(cfg, pos_init_std=0.02)).beit3
+    for name in ('A', 'B'):
+        assert 0.9 < getattr(default.encoder.embed_positions, name).weight.std() < 1.1
+        w = getattr(small.encoder.embed_positions, name).weight
+        assert 0.01 < w.std() < 0.03 and w.abs().max() <= 0.04 + 1e-6
+    assert 0.1 < small.text_embed.weight.std() < 0.15  # the words now dominate
 
 
 def test_missing_view_is_an_error(toy_cfg):

@@ -19,7 +19,10 @@ model = dict(
         tokenizer=tokenizer,
         arch=dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4, ffn_dims=256),
         vocab_size=32, img_size=64, patch_size=8, out_channels=64, word_len=16,
-        pretrained=None),
+        # [chosen] from scratch: linears at +-0.1 (unilm's +-0.02 leaves the first token
+        # nearly blind to the sentence) and position embeddings at std 0.02 (torchscale's
+        # N(0, 1) drowns the word embeddings, std 64 ** -0.5); docs/models/evf_sam.md "Toy"
+        init_std=0.1, pos_init_std=0.02, pretrained=None),
     decode_head=dict(
         embed_dims=64, image_embedding_size=16, input_size=128, depth=2, num_heads=4,
         mlp_dims=128, iou_head_hidden_dims=64, pretrained=None))

@@ -89,6 +89,12 @@ class BEiT3FusionEncoder(BaseModule):
         init_std (float): Random init of BEiT-3's linears (truncated at +-std), used only
             without ``pretrained``. Defaults to 0.02 (unilm). A from-scratch toy may want
             more: at 0.02 a tiny BEiT-3's first token barely depends on the sentence.
+        pos_init_std (float, optional): Random init of BEiT-3's position embeddings (image
+            and text; truncated normal, cut at +-2 std), used only without ``pretrained``.
+            None: torchscale's (PyTorch's N(0, 1), as unilm). From scratch, N(0, 1)
+            positions drown the word embeddings (std ``embed_dims ** -0.5``): every token
+            is mostly its position, and the first token's attention gathers little of the
+            sentence. Defaults to None.
         pretrained (str, optional): Local BEiT-3 checkpoint (unilm's ``.pth``, weights
             under ``model``, keys ``beit3.*``), loaded strictly by :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config.
@@ -110,6 +116,7 @@ class BEiT3FusionEncoder(BaseModule):
                  bgr_to_rgb: bool = True,
                  with_cp: bool = False,
                  init_std: float = .02,
+                 pos_init_std: Optional[float] = None,
                  pretrained: Optional[str] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
@@ -129,6 +136,11 @@ class BEiT3FusionEncoder(BaseModule):
             encoder_layers=a['num_layers'], checkpoint_activations=with_cp)
         self.beit3 = BEiT3(args)
         self.beit3.apply(partial(_init_weights, std=init_std))
+        if pos_init_std is not None:
+            for pos in self.beit3.encoder.embed_positions.modules():
+                if isinstance(pos, nn.Embedding):  # the image's and the text's
+                    nn.init.trunc_normal_(pos.weight, std=pos_init_std, a=-2 * pos_init_std,
+                                          b=2 * pos_init_std)
         c = a['embed_dims']
         # PyTorch's default init, as the authors' text_hidden_fcs (unilm's truncated
         # +-0.02 init made the prompt ~0.004 wide: too faint for the decoder from scratch)
