@@ -7,7 +7,7 @@ _base_ = [
 ]
 # the refs of one image next to each other, as the full configs (LISA's sampling)
 train_dataloader = dict(
-    sampler=dict(type='ImageGroupedSampler', group_size=3),
+    sampler=_base_.train_sampler,
     dataset=dict(pipeline=_base_.sam_train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=_base_.sam_test_pipeline))

@@ -34,6 +34,10 @@ model = dict(
     # SAM's encoder once per image for the consecutive sentences of one image (EVF-SAM's
     # forward does the same); exact (no batch statistics in SAM's ViT)
     dedup_images=True)
+# ... which the training sampler provides: the refs of one image in runs of up to 3 (LISA's
+# `num_classes_per_sample`; configs/_base_/schedules/schedule_evfsam_15k.py), for the leaf
+# configs' train_dataloader
+train_sampler = dict(type='ImageGroupedSampler', group_size=3)
 # The views: 224 x 224 for BEiT-3 (bicubic, from the whole image), 1024 longest side + pad
 # for SAM (PIL bilinear, as SAM's ResizeLongestSide). No augmentation (LISA / EVF-SAM).
 sam_train_pipeline = [

@@ -9,11 +9,10 @@
 # The paper's 128 are LISA samples: one image with 3 of its sentences (LISA's
 # `num_classes_per_sample`, EVF-SAM's forward runs SAM's image encoder once per image). mmris
 # samples are sentences: 8 GPUs x 48 sentences = 384 per step, drawn by ImageGroupedSampler in
-# runs of up to 3 refs of one image (`train_sampler`, set by the leaf configs), and the
-# segmentor's `dedup_images` runs SAM's encoder once per run. [chosen: 384 sentences on about
-# 160 images per step, against the paper's 384 on 128; LISA draws images uniformly, the
-# sampler goes through every ref once per epoch]
-train_sampler = dict(type='ImageGroupedSampler', group_size=3)
+# runs of up to 3 refs of one image (`train_sampler` of the model configs, set by the leaf
+# configs), and the segmentor's `dedup_images` runs SAM's encoder once per run. [chosen: 384
+# sentences on about 160 images per step, against the paper's 384 on 128; LISA draws images
+# uniformly, the sampler goes through every ref once per epoch]
 # Iteration-based: leaf configs set log_processor = dict(by_epoch=False) (default_runtime.py
 # holds it). bf16 autocast (AmpOptimWrapper); on a machine without a GPU use
 #   --cfg-options optim_wrapper.type=OptimWrapper
