@@ -1,5 +1,7 @@
 from .errors import ReferFormatError, ReferSampleError
-from .refer import GReferDataset, ReferDataset, load_instances, load_refs, select_refs
+from .grefer import GReferDataset
+from .refer import ReferDataset
+from .refer_files import load_instances, load_refs, select_refs
 from .samplers import ImageGroupedSampler
 from .toy import generate_toy_refer, toy_vocabulary, write_toy_bert
 from .transforms import *  # noqa: F401,F403
