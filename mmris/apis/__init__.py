@@ -1,3 +1,4 @@
-from .ris_inferencer import CheckpointMismatchError, RISInferencer, load_ris_image
+from .ris_inferencer import CheckpointMismatchError, RISInferencer
+from .ris_inputs import load_ris_image
 
 __all__ = ['RISInferencer', 'CheckpointMismatchError', 'load_ris_image']
