@@ -117,7 +117,7 @@ def test_projection_keeps_the_default_init(toy_cfg):
     """unilm's truncated init (+-0.02) for BEiT-3 only; the projection to the prompt keeps
     PyTorch's default init as the authors' ``text_hidden_fcs`` (bound 1 / sqrt(64) here)."""
     torch.manual_seed(0)
-    enc = MODELS.build(dict(toy_cfg.model.text_encoder, init_std=0.02))
+    enc = MODELS.build(dict(toy_cfg.model.text_encoder, init_std=0.02, proj_init_gain=1.))
     beit = [m.weight for m in enc.beit3.modules() if isinstance(m, torch.nn.Linear)]
     assert max(w.abs().max().item() for w in beit) <= 0.02 + 1e-6
     for layer in (enc.proj[0], enc.proj[2]):
@@ -140,6 +140,25 @@ def test_position_init_option(toy_cfg):
         w = getattr(small.encoder.embed_positions, name).weight
         assert 0.01 < w.std() < 0.03 and w.abs().max() <= 0.04 + 1e-6
     assert 0.1 < small.text_embed.weight.std() < 0.15  # the words now dominate
+
+
+def test_projection_gain_option(toy_cfg):
+    """proj_init_gain scales the projection's last linear (so the prompt) and nothing
+    else; 1 keeps PyTorch's init."""
+    cfg = dict(toy_cfg.model.text_encoder, pretrained=None)
+    encs = []
+    for gain in (1., 16.):
+        torch.manual_seed(0)
+        encs.append(MODELS.build(dict(cfg, proj_init_gain=gain)).eval())
+    plain, loud = encs
+    for name, p in plain.state_dict().items():
+        scale = 16. if name.startswith('proj.2.') else 1.
+        torch.testing.assert_close(loud.state_dict()[name], p * scale, msg=name)
+    views = torch.rand(2, 3, 64, 64) * 255
+    with torch.no_grad():
+        a = plain(['the red circle', 'the big one'], views).sentence
+        b = loud(['the red circle', 'the big one'], views).sentence
+    torch.testing.assert_close(b, a * 16, rtol=1e-4, atol=1e-4)
 
 
 def test_missing_view_is_an_error(toy_cfg):

@@ -95,6 +95,12 @@ class BEiT3FusionEncoder(BaseModule):
             positions drown the word embeddings (std ``embed_dims ** -0.5``): every token
             is mostly its position, and the first token's attention gathers little of the
             sentence. Defaults to None.
+        proj_init_gain (float): Multiplies the prompt projection's last linear (weight
+            and bias) at init, and so the prompt vector's size. 1: PyTorch's default init
+            (the authors' ``text_hidden_fcs``); at the toy's width 64 that prompt is ~5x
+            smaller than SAM's own tokens (N(0, 1) embeddings), and a decoder from
+            scratch learns to read it slowly (docs/models/evf_sam.md "Toy"). Defaults
+            to 1.
         pretrained (str, optional): Local BEiT-3 checkpoint (unilm's ``.pth``, weights
             under ``model``, keys ``beit3.*``), loaded strictly by :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config.
@@ -117,6 +123,7 @@ class BEiT3FusionEncoder(BaseModule):
                  with_cp: bool = False,
                  init_std: float = .02,
                  pos_init_std: Optional[float] = None,
+                 proj_init_gain: float = 1.,
                  pretrained: Optional[str] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
@@ -145,6 +152,9 @@ class BEiT3FusionEncoder(BaseModule):
         # PyTorch's default init, as the authors' text_hidden_fcs (unilm's truncated
         # +-0.02 init made the prompt ~0.004 wide: too faint for the decoder from scratch)
         self.proj = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, out_channels))
+        with torch.no_grad():
+            self.proj[2].weight.mul_(proj_init_gain)
+            self.proj[2].bias.mul_(proj_init_gain)
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
 
