@@ -151,9 +151,10 @@ def test_projection_gain_option(toy_cfg):
         torch.manual_seed(0)
         encs.append(MODELS.build(dict(cfg, proj_init_gain=gain)).eval())
     plain, loud = encs
+    loud_state = loud.state_dict()
     for name, p in plain.state_dict().items():
         scale = 16. if name.startswith('proj.2.') else 1.
-        torch.testing.assert_close(loud.state_dict()[name], p * scale, msg=name)
+        torch.testing.assert_close(loud_state[name], p * scale, msg=name)
     views = torch.rand(2, 3, 64, 64) * 255
     with torch.no_grad():
         a = plain(['the red circle', 'the big one'], views).sentence
