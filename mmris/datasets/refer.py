@@ -88,6 +88,8 @@ class ReferDataset(BaseDataset):
         self.split_file = join_root(data_root, split_file)
         self._sample_index = np.zeros((0, 2), dtype=np.int64)
         self._ref_counts = np.zeros(0, dtype=np.int64)
+        self._ref_images = np.zeros(0, dtype=np.int64)
+        self._image_paths: List[str] = []
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=data_prefix, pipeline=list(pipeline), indices=indices,
                          **kwargs)
@@ -172,8 +174,11 @@ class ReferDataset(BaseDataset):
         return data_list
 
     # ------------------------------------------------------------ ref -> sample mapping
-    def _build_sample_index(self, counts: np.ndarray) -> None:
+    def _build_sample_index(self, counts: np.ndarray,
+                            images: Optional[np.ndarray] = None) -> None:
         self._ref_counts = np.asarray(counts, dtype=np.int64)
+        if images is not None:  # per ref: its image, an index into _image_paths
+            self._ref_images = np.asarray(images, dtype=np.int64)
         n = len(self._ref_counts)
         if self.text_mode == 'all':
             ref_idx = np.repeat(np.arange(n), self._ref_counts)
@@ -193,29 +198,34 @@ class ReferDataset(BaseDataset):
             self.data_list = self.filter_data()
             if self._indices is not None:
                 self.data_list = self._get_unserialized_subset(self._indices)
-            self._build_sample_index([len(r['sentences']) for r in self.data_list])
+            paths = {}
+            images = [paths.setdefault(r['img_path'], len(paths)) for r in self.data_list]
+            self._image_paths = list(paths)
+            self._build_sample_index([len(r['sentences']) for r in self.data_list], images)
         if self.serialize_data:
             self.data_bytes, self.data_address = self._serialize_data()
         self._fully_initialized = True
 
-    def _subset_counts(self, indices: Union[int, Sequence[int]]) -> np.ndarray:
-        counts = self._ref_counts
+    def _subset_refs(self, indices: Union[int, Sequence[int]]) -> Tuple[np.ndarray, ...]:
+        """The sentence counts and images of the refs ``indices``."""
         if isinstance(indices, int):
-            return counts[:indices] if indices >= 0 else counts[indices:]
-        return counts[np.asarray(indices, dtype=np.int64)]
+            keep = slice(None, indices) if indices >= 0 else slice(indices, None)
+        else:
+            keep = np.asarray(indices, dtype=np.int64)
+        return self._ref_counts[keep], self._ref_images[keep]
 
     @force_full_init
     def get_subset_(self, indices: Union[int, Sequence[int]]) -> None:
         """Keep only the refs ``indices`` (with all their samples), in place."""
-        counts = self._subset_counts(indices)
+        refs = self._subset_refs(indices)
         super().get_subset_(indices)
-        self._build_sample_index(counts)
+        self._build_sample_index(*refs)
 
     @force_full_init
     def get_subset(self, indices: Union[int, Sequence[int]]) -> 'ReferDataset':
         """A copy holding only the refs ``indices`` (with all their samples)."""
         sub = super().get_subset(indices)
-        sub._build_sample_index(self._subset_counts(indices))
+        sub._build_sample_index(*self._subset_refs(indices))
         return sub
 
     @force_full_init
@@ -233,6 +243,13 @@ class ReferDataset(BaseDataset):
     def num_sentences(self) -> int:
         """Number of sentences of those refs (whatever ``text_mode``)."""
         return int(self._ref_counts.sum())
+
+    @force_full_init
+    def sample_image_paths(self) -> List[str]:
+        """The image file of every sample, without deserializing the refs or drawing a
+        sentence (:class:`ImageGroupedSampler` groups by it)."""
+        paths = self._image_paths
+        return [paths[i] for i in self._ref_images[self._sample_index[:, 0]]]
 
     @force_full_init
     def get_data_info(self, idx: int) -> dict:

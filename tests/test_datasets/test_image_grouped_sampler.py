@@ -94,3 +94,23 @@ def test_built_by_the_runner_from_a_config(tmp_path):
     (batch, ) = list(loader.batch_sampler)
     imgs = [loader.dataset.get_data_info(i)['image_id'] for i in batch]
     assert sorted(imgs) == [1] * 5 + [2] * 2 and blocks(imgs, 2) == 1
+
+
+@pytest.mark.parametrize('text_mode', ['random', 'all'])
+@pytest.mark.parametrize('indices', [None, 3, -2, [4, 0, 5]])
+def test_image_paths_without_reading_the_refs(tmp_path, monkeypatch, text_mode, indices):
+    """The sampler reads each sample's image from the dataset's per-ref table (kept
+    through ``indices`` and subsets), not by deserializing every ref."""
+    files = write_refer(tmp_path, REFS)
+    ds = ReferDataset(**files, split='train', text_mode=text_mode, pipeline=[], indices=indices)
+    expected = [ds.get_data_info(i)['img_path'] for i in range(len(ds))]
+    assert ds.sample_image_paths() == expected
+    sub = ds.get_subset([1, 0])
+    assert sub.sample_image_paths() == [sub.get_data_info(i)['img_path']
+                                        for i in range(len(sub))]
+    ds.get_subset_(-1)
+    assert ds.sample_image_paths() == [ds.get_data_info(i)['img_path'] for i in range(len(ds))]
+    from mmengine.dataset import BaseDataset
+    monkeypatch.setattr(BaseDataset, 'get_data_info', lambda *a: pytest.fail('deserialized'))
+    sampler = ImageGroupedSampler(sub, seed=0)
+    assert sorted(i for g in sampler.groups for i in g) == list(range(len(sub)))

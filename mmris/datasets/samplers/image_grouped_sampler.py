@@ -4,7 +4,7 @@ from collections import OrderedDict
 from typing import Iterator, List, Optional, Sized
 
 import torch
-from mmengine.dataset import BaseDataset, ConcatDataset, DefaultSampler
+from mmengine.dataset import ConcatDataset, DefaultSampler
 
 from mmris.registry import DATA_SAMPLERS
 
@@ -13,11 +13,8 @@ def _image_keys(dataset: Sized) -> List[str]:
     """The image of every sample, without drawing a sentence (no random state is used)."""
     if isinstance(dataset, ConcatDataset):
         return [k for d in dataset.datasets for k in _image_keys(d)]
-    index = getattr(dataset, '_sample_index', None)  # ReferDataset: sample -> ref
-    if index is not None:
-        paths = [BaseDataset.get_data_info(dataset, r)['img_path']
-                 for r in range(dataset.num_refs)]
-        return [paths[int(r)] for r in index[:, 0]]
+    if hasattr(dataset, 'sample_image_paths'):  # ReferDataset: no ref deserialized
+        return dataset.sample_image_paths()
     return [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
 
 
