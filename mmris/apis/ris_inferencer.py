@@ -3,7 +3,6 @@ import copy
 import difflib
 import os.path as osp
 import re
-import reprlib
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -23,7 +22,7 @@ from rich.progress import track
 from mmris.registry import INFERENCERS, TRANSFORMS
 from mmris.utils.state_dict import CheckpointMismatchError, load_model_state
 from mmris.visualization import ris_file_stem
-from .ris_inputs import ImageType, LoadRISInput, TextsType, check_texts, load_ris_image
+from .ris_inputs import ImageType, LoadRISInput, TextsType, load_ris_image, pair_inputs
 
 __all__ = ['RISInferencer', 'CheckpointMismatchError']
 
@@ -193,61 +192,6 @@ class RISInferencer(BaseInferencer):
         return Compose([LoadRISInput()] + rest)
 
     # ------------------------------------------------------------------ inputs
-    @staticmethod
-    def _pair(inputs: Union[ImageType, Sequence], texts: TextsType) -> List[dict]:
-        """(image, sentence) pairs from the accepted forms of ``inputs`` and ``texts``."""
-        check_texts(texts)
-        if isinstance(inputs, (str, np.ndarray)):
-            if texts is None:
-                raise ValueError('give a sentence: inferencer(image, "the man on the left")')
-            texts = [texts] if isinstance(texts, str) else list(texts)
-            images, per_image = [inputs], [texts]
-        else:
-            inputs = list(inputs)
-            if inputs and all(isinstance(x, dict) for x in inputs) and texts is None:
-                images = [x.get('img') for x in inputs]
-                per_image = [x.get('text') for x in inputs]
-            else:
-                if texts is None:
-                    raise ValueError('give one sentence per image (texts=[...])')
-                if isinstance(texts, str):
-                    texts = [texts] * len(inputs)
-                texts = list(texts)
-                if len(texts) != len(inputs):
-                    raise ValueError(f'{len(inputs)} images but {len(texts)} sentences: give '
-                                     'one sentence (or a list of sentences) per image')
-                images, per_image = inputs, texts
-            per_image = [list(t) if isinstance(t, (list, tuple)) else [t]
-                         for t in per_image]
-        if not images:
-            raise ValueError('no images given')
-        pairs, stems = [], {}
-        for i, (img, sentences) in enumerate(zip(images, per_image)):
-            if isinstance(img, str):
-                if not osp.isfile(img):
-                    raise FileNotFoundError(f'image {i}: no such image file: {img!r}')
-                stem = osp.splitext(osp.basename(img))[0]
-            elif isinstance(img, np.ndarray):
-                stem = f'array{i:05d}'
-            else:
-                raise TypeError(f'image {i}: expected an image path (str) or a numpy array, '
-                                f'got {type(img).__name__}')
-            # the same file name from two folders must not share output files
-            if stems.setdefault(stem, i) != i:
-                stem = f'{stem}_{i}'
-            if not sentences:
-                raise ValueError(f'image {i} ({stem}): no sentence given')
-            for j, text in enumerate(sentences):
-                where = f'sentence {j} of image {i} ({stem})'
-                if not isinstance(text, str):
-                    raise TypeError(f'{where}: expected a str, got {type(text).__name__} '
-                                    f'{reprlib.repr(text)}')
-                if not text.strip():
-                    raise ValueError(f'{where} is empty: give the expression to segment')
-                pairs.append(dict(img=img, text=text, name=f'image {i} ({stem})', stem=stem,
-                                  input_index=i, sent_id=j))
-        return pairs
-
     def preprocess(self, pairs: List[dict], batch_size: int = 1,
                    **kwargs) -> Iterable[Tuple[List[int], dict]]:
         """Yields (pair indices, collated batch) of ``batch_size`` pairs each."""
@@ -302,7 +246,7 @@ class RISInferencer(BaseInferencer):
             was cut); or the ``SegDataSample``s with ``return_datasamples``.
             ``visualization``: the RGB drawings with ``return_vis``, else [].
         """
-        pairs = self._pair(inputs, texts)
+        pairs = pair_inputs(inputs, texts)
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         img_dir = osp.join(out_dir, img_out_dir) if out_dir else ''

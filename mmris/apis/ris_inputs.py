@@ -2,12 +2,14 @@
 checked and loaded with errors that name them."""
 import os.path as osp
 import reprlib
-from typing import Any, Sequence, Union
+from typing import Any, List, Sequence, Union
 
 import mmcv
 import numpy as np
 
-__all__ = ['load_ris_image', 'check_texts', 'LoadRISInput', 'ImageType', 'TextsType']
+__all__ = [
+    'load_ris_image', 'check_texts', 'pair_inputs', 'LoadRISInput', 'ImageType', 'TextsType'
+]
 
 ImageType = Union[str, np.ndarray]
 TextsType = Union[str, Sequence[str], Sequence[Union[str, Sequence[str]]], None]
@@ -113,3 +115,60 @@ class LoadRISInput:
             results['img_path'] = item['img']
         results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
         return results
+
+
+def pair_inputs(inputs: Union[ImageType, Sequence], texts: TextsType) -> List[dict]:
+    """(image, sentence) pairs from the accepted forms of :class:`RISInferencer`'s ``inputs``
+    and ``texts``: dicts with ``img``, ``text``, ``name`` (for messages), ``stem`` (for
+    output files, unique), ``input_index`` and ``sent_id``."""
+    check_texts(texts)
+    if isinstance(inputs, (str, np.ndarray)):
+        if texts is None:
+            raise ValueError('give a sentence: inferencer(image, "the man on the left")')
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        images, per_image = [inputs], [texts]
+    else:
+        inputs = list(inputs)
+        if inputs and all(isinstance(x, dict) for x in inputs) and texts is None:
+            images = [x.get('img') for x in inputs]
+            per_image = [x.get('text') for x in inputs]
+        else:
+            if texts is None:
+                raise ValueError('give one sentence per image (texts=[...])')
+            if isinstance(texts, str):
+                texts = [texts] * len(inputs)
+            texts = list(texts)
+            if len(texts) != len(inputs):
+                raise ValueError(f'{len(inputs)} images but {len(texts)} sentences: give '
+                                 'one sentence (or a list of sentences) per image')
+            images, per_image = inputs, texts
+        per_image = [list(t) if isinstance(t, (list, tuple)) else [t]
+                     for t in per_image]
+    if not images:
+        raise ValueError('no images given')
+    pairs, stems = [], {}
+    for i, (img, sentences) in enumerate(zip(images, per_image)):
+        if isinstance(img, str):
+            if not osp.isfile(img):
+                raise FileNotFoundError(f'image {i}: no such image file: {img!r}')
+            stem = osp.splitext(osp.basename(img))[0]
+        elif isinstance(img, np.ndarray):
+            stem = f'array{i:05d}'
+        else:
+            raise TypeError(f'image {i}: expected an image path (str) or a numpy array, '
+                            f'got {type(img).__name__}')
+        # the same file name from two folders must not share output files
+        if stems.setdefault(stem, i) != i:
+            stem = f'{stem}_{i}'
+        if not sentences:
+            raise ValueError(f'image {i} ({stem}): no sentence given')
+        for j, text in enumerate(sentences):
+            where = f'sentence {j} of image {i} ({stem})'
+            if not isinstance(text, str):
+                raise TypeError(f'{where}: expected a str, got {type(text).__name__} '
+                                f'{reprlib.repr(text)}')
+            if not text.strip():
+                raise ValueError(f'{where} is empty: give the expression to segment')
+            pairs.append(dict(img=img, text=text, name=f'image {i} ({stem})', stem=stem,
+                              input_index=i, sent_id=j))
+    return pairs
