@@ -101,6 +101,16 @@ class BEiT3FusionEncoder(BaseModule):
             smaller than SAM's own tokens (N(0, 1) embeddings), and a decoder from
             scratch learns to read it slowly (docs/models/evf_sam.md "Toy"). Defaults
             to 1.
+        view_init_gain (float): Multiplies the view's patch embedding (weight and bias)
+            at init, used only without ``pretrained``. 1: PyTorch's default init. From
+            scratch, a view token as large as a word is, through a random BEiT-3, noise
+            in the prompt that the decoder must learn to ignore; a small gain starts it
+            near its position embedding, so the image enters the prompt only as BEiT-3
+            learns to use it (docs/models/evf_sam.md "Toy"). Defaults to 1.
+        frozen (bool): BEiT-3 without gradients, in eval mode (the projection to the
+            prompt still trains). EVF-SAM trains it; the from-scratch toy keeps its random
+            init, which gives the prompt the sentence faster than training it does
+            (docs/models/evf_sam.md "Toy"). Defaults to False.
         pretrained (str, optional): Local BEiT-3 checkpoint (unilm's ``.pth``, weights
             under ``model``, keys ``beit3.*``), loaded strictly by :meth:`init_weights`.
         init_cfg (dict, optional): Initialization config.
@@ -124,6 +134,8 @@ class BEiT3FusionEncoder(BaseModule):
                  init_std: float = .02,
                  pos_init_std: Optional[float] = None,
                  proj_init_gain: float = 1.,
+                 view_init_gain: float = 1.,
+                 frozen: bool = False,
                  pretrained: Optional[str] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
@@ -148,6 +160,9 @@ class BEiT3FusionEncoder(BaseModule):
                 if isinstance(pos, nn.Embedding):  # the image's and the text's
                     nn.init.trunc_normal_(pos.weight, std=pos_init_std, a=-2 * pos_init_std,
                                           b=2 * pos_init_std)
+        with torch.no_grad():
+            self.beit3.vision_embed.proj.weight.mul_(view_init_gain)
+            self.beit3.vision_embed.proj.bias.mul_(view_init_gain)
         c = a['embed_dims']
         # PyTorch's default init, as the authors' text_hidden_fcs (unilm's truncated
         # +-0.02 init made the prompt ~0.004 wide: too faint for the decoder from scratch)
@@ -155,6 +170,8 @@ class BEiT3FusionEncoder(BaseModule):
         with torch.no_grad():
             self.proj[2].weight.mul_(proj_init_gain)
             self.proj[2].bias.mul_(proj_init_gain)
+        self.frozen = frozen
+        self.beit3.requires_grad_(not frozen)
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
 
@@ -169,6 +186,11 @@ class BEiT3FusionEncoder(BaseModule):
     def width(self) -> int:
         """Width of the BEiT-3 tokens."""
         return self.proj[0].in_features
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.beit3.train(mode and not self.frozen)
+        return self
 
     def init_weights(self) -> None:
         """Load ``pretrained`` (the ``beit3.*`` weights, strictly) when given."""
@@ -202,7 +224,9 @@ class BEiT3FusionEncoder(BaseModule):
         x = views.to(self.mean.dtype)
         x = (x.flip(1) if self.bgr_to_rgb else x) - self.mean
         x = x / self.std  # B, 3, 224, 224
-        out = self.beit3(textual_tokens=tokens, visual_tokens=x, text_padding_position=pad)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            out = self.beit3(textual_tokens=tokens, visual_tokens=x,
+                             text_padding_position=pad)
         h = out['encoder_out']  # B, 1 + 196 + L, C
         words = h[:, out['multiway_split_position']:]  # B, L, C
         return TextFeatures(tokens, words, pad, self.proj(h[:, 0]))  # sentence: B, 256
