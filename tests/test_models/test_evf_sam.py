@@ -21,7 +21,7 @@ from mmris.registry import DATASETS, MODELS  # noqa: E402
 from mmris.utils import register_all_modules  # noqa: E402
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
-TOY = osp.join(ROOT, 'configs', 'evf_sam', 'evfsam_toy_1xb16-8e_toy-128.py')
+TOY = osp.join(ROOT, 'configs', 'evf_sam', 'evfsam_toy_1xb16-12e_toy-128.py')
 # a SAM-2 Hiera small enough for CPU tests (strides 4, 8, 16 after the scalp)
 TINY_HIERA = dict(embed_dim=8, num_heads=1, stages=(1, 1, 2, 1), global_att_blocks=(3, ),
                   window_pos_embed_bkg_spatial_size=(2, 2), window_spec=(4, 4, 4, 2))
@@ -142,24 +142,28 @@ def test_position_init_option(toy_cfg):
     assert 0.1 < small.text_embed.weight.std() < 0.15  # the words now dominate
 
 
-def test_projection_gain_option(toy_cfg):
-    """proj_init_gain scales the projection's last linear (so the prompt) and nothing
-    else; 1 keeps PyTorch's init."""
-    cfg = dict(toy_cfg.model.text_encoder, pretrained=None)
+@pytest.mark.parametrize('option, scaled', [('proj_init_gain', 'proj.2.'),
+                                             ('view_init_gain', 'beit3.vision_embed.proj.')])
+def test_init_gain_options(toy_cfg, option, scaled):
+    """proj_init_gain scales the projection's last linear (so the prompt), view_init_gain
+    the view's patch embedding, and nothing else; 1 keeps PyTorch's init."""
+    cfg = dict(toy_cfg.model.text_encoder, pretrained=None, proj_init_gain=1.,
+               view_init_gain=1.)
     encs = []
     for gain in (1., 16.):
         torch.manual_seed(0)
-        encs.append(MODELS.build(dict(cfg, proj_init_gain=gain)).eval())
+        encs.append(MODELS.build(dict(cfg, **{option: gain})).eval())
     plain, loud = encs
     loud_state = loud.state_dict()
     for name, p in plain.state_dict().items():
-        scale = 16. if name.startswith('proj.2.') else 1.
+        scale = 16. if name.startswith(scaled) else 1.
         torch.testing.assert_close(loud_state[name], p * scale, msg=name)
-    views = torch.rand(2, 3, 64, 64) * 255
-    with torch.no_grad():
-        a = plain(['the red circle', 'the big one'], views).sentence
-        b = loud(['the red circle', 'the big one'], views).sentence
-    torch.testing.assert_close(b, a * 16, rtol=1e-4, atol=1e-4)
+    if option == 'proj_init_gain':  # the prompt scales exactly
+        views = torch.rand(2, 3, 64, 64) * 255
+        with torch.no_grad():
+            a = plain(['the red circle', 'the big one'], views).sentence
+            b = loud(['the red circle', 'the big one'], views).sentence
+        torch.testing.assert_close(b, a * 16, rtol=1e-4, atol=1e-4)
 
 
 def test_missing_view_is_an_error(toy_cfg):
@@ -215,6 +219,7 @@ def test_frozen_parts_get_no_gradient(toy_cfg, sam2):
     cfg = tiny_sam2_model(toy_cfg) if sam2 else copy.deepcopy(toy_cfg.model)
     if not sam2:
         cfg.backbone.frozen = True  # as the full-size config
+    cfg.text_encoder.frozen = False  # as the full-size configs (the toy freezes BEiT-3)
     model = MODELS.build(cfg)
     model.train()
     assert not model.backbone.training  # frozen: kept in eval mode
@@ -234,6 +239,24 @@ def test_frozen_parts_get_no_gradient(toy_cfg, sam2):
     assert any(n.startswith('text_encoder.beit3.') for n in trained)
     assert any(n.startswith('text_encoder.proj.') for n in trained)
     assert any(n.startswith('decode_head.mask_decoder.transformer') for n in trained) != sam2
+
+
+def test_frozen_beit3_option(toy_cfg):
+    """``frozen=True`` (the toy's): BEiT-3 gets no gradient and stays in eval mode; the
+    projection to the prompt still trains."""
+    torch.manual_seed(0)
+    enc = MODELS.build(dict(toy_cfg.model.text_encoder, frozen=True, drop_path_rate=0.5))
+    enc.train()
+    assert enc.training and enc.proj.training and not enc.beit3.training
+    views = torch.rand(2, 3, 64, 64) * 255
+    out = enc(['the red circle', 'the big one'], views)
+    assert not out.words.requires_grad  # no graph through BEiT-3
+    out.sentence.sum().backward()
+    assert all(p.grad is None and not p.requires_grad for p in enc.beit3.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in enc.proj.parameters())
+    with torch.no_grad():  # eval mode: drop path off, the same vector twice
+        torch.testing.assert_close(enc(['the red circle'], views[:1]).sentence,
+                                   enc(['the red circle'], views[:1]).sentence)
 
 
 def test_sam2_resizes_logits_in_one_step(toy_cfg):

@@ -13,7 +13,7 @@ from mmris.utils import register_all_modules
 from mmris.utils.bench_data import add_image_views, synthetic_batch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-EVF_TOY = osp.join(ROOT, 'configs/evf_sam/evfsam_toy_1xb16-8e_toy-128.py')
+EVF_TOY = osp.join(ROOT, 'configs/evf_sam/evfsam_toy_1xb16-12e_toy-128.py')
 CRIS_TOY = osp.join(ROOT, 'configs/cris/cris_tiny_1xb16-10e_toy-128.py')
 
 needs_evf = pytest.mark.skipif(
