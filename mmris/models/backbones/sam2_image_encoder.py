@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
-from .sam_image_encoder import FrozenMixin, load_sam_state
+from ..utils.frozen import FrozenMixin
+from .sam_image_encoder import load_sam_state
 
 #: sam2_hiera_{t,s,b+,l}.yaml trunks (SAM 2.0; EVF-SAM2 uses hiera_l).
 HIERA_ARCHS = {
@@ -87,7 +88,7 @@ class SAM2ImageEncoder(FrozenMixin, BaseModule):
             print_log(f'SAM2ImageEncoder: weights from {self.pretrained}', logger='current')
 
     def forward(self, x: Tensor) -> List[Tensor]:
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+        with self.frozen_grad():
             maps = self.image_encoder(x)['backbone_fpn']  # fine to coarse, 3 maps
             # B, 256, 64, 64 + (1, 1, 256) as B, 256, 1, 1
             maps[-1] = maps[-1] + self.no_mem_embed.view(1, -1, 1, 1)

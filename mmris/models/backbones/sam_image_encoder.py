@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
+from ..utils.frozen import FrozenMixin
 
 #: segment_anything's build_sam_vit_{b,l,h}.
 SAM_ARCHS = {
@@ -30,18 +31,6 @@ def load_sam_state(path: str, prefix: str) -> Dict[str, Tensor]:
     if not out:
         raise KeyError(f'{path}: no {prefix}* weights')
     return out
-
-
-class FrozenMixin:
-    """``frozen``: no gradients, kept in eval mode, run under ``torch.no_grad``."""
-
-    def _freeze(self) -> None:
-        if self.frozen:
-            for p in self.parameters():
-                p.requires_grad_(False)
-
-    def train(self, mode: bool = True):
-        return super().train(mode and not self.frozen)
 
 
 @MODELS.register_module()
@@ -90,8 +79,8 @@ class SAMImageEncoder(FrozenMixin, BaseModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """B, 3, 1024, 1024 -> B, 256, 64, 64."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+        with self.frozen_grad():
             return self.encoder(x)
 
 
-__all__ = ['SAMImageEncoder', 'load_sam_state', 'SAM_ARCHS', 'FrozenMixin']
+__all__ = ['SAMImageEncoder', 'load_sam_state', 'SAM_ARCHS']

@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmris.registry import MODELS
+from ..utils.frozen import FrozenMixin
 from ..utils.text_features import TextFeatures
 
 #: BEiT-3 sizes (unilm beit3 ``_get_base_config`` / ``_get_large_config``).
@@ -53,8 +54,15 @@ def _init_weights(m: nn.Module, std: float = .02) -> None:
         nn.init.zeros_(m.bias)
 
 
+def _scale_(layer: nn.Module, gain: float) -> None:
+    """Multiply a layer's weight and bias by ``gain`` (an init choice)."""
+    with torch.no_grad():
+        layer.weight.mul_(gain)
+        layer.bias.mul_(gain)
+
+
 @MODELS.register_module()
-class BEiT3FusionEncoder(BaseModule):
+class BEiT3FusionEncoder(FrozenMixin, BaseModule):
     """BEiT-3 over [image patches of a 224 x 224 view; sentence tokens]: every layer
     attends across both (the multiway FFNs split vision and language). Its first output
     token (the image's [CLS]) goes through Linear-ReLU-Linear to ``out_channels`` (SAM's
@@ -117,6 +125,7 @@ class BEiT3FusionEncoder(BaseModule):
     """
 
     takes_image_view = True
+    frozen_part = 'beit3'
 
     def __init__(self,
                  tokenizer: str,
@@ -160,18 +169,14 @@ class BEiT3FusionEncoder(BaseModule):
                 if isinstance(pos, nn.Embedding):  # the image's and the text's
                     nn.init.trunc_normal_(pos.weight, std=pos_init_std, a=-2 * pos_init_std,
                                           b=2 * pos_init_std)
-        with torch.no_grad():
-            self.beit3.vision_embed.proj.weight.mul_(view_init_gain)
-            self.beit3.vision_embed.proj.bias.mul_(view_init_gain)
+        _scale_(self.beit3.vision_embed.proj, view_init_gain)
         c = a['embed_dims']
         # PyTorch's default init, as the authors' text_hidden_fcs (unilm's truncated
         # +-0.02 init made the prompt ~0.004 wide: too faint for the decoder from scratch)
         self.proj = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, out_channels))
-        with torch.no_grad():
-            self.proj[2].weight.mul_(proj_init_gain)
-            self.proj[2].bias.mul_(proj_init_gain)
+        _scale_(self.proj[2], proj_init_gain)
         self.frozen = frozen
-        self.beit3.requires_grad_(not frozen)
+        self._freeze()
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), False)
 
@@ -186,11 +191,6 @@ class BEiT3FusionEncoder(BaseModule):
     def width(self) -> int:
         """Width of the BEiT-3 tokens."""
         return self.proj[0].in_features
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.beit3.train(mode and not self.frozen)
-        return self
 
     def init_weights(self) -> None:
         """Load ``pretrained`` (the ``beit3.*`` weights, strictly) when given."""
@@ -224,7 +224,7 @@ class BEiT3FusionEncoder(BaseModule):
         x = views.to(self.mean.dtype)
         x = (x.flip(1) if self.bgr_to_rgb else x) - self.mean
         x = x / self.std  # B, 3, 224, 224
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+        with self.frozen_grad():
             out = self.beit3(textual_tokens=tokens, visual_tokens=x,
                              text_padding_position=pad)
         h = out['encoder_out']  # B, 1 + 196 + L, C
