@@ -174,11 +174,10 @@ class ReferDataset(BaseDataset):
         return data_list
 
     # ------------------------------------------------------------ ref -> sample mapping
-    def _build_sample_index(self, counts: np.ndarray,
-                            images: Optional[np.ndarray] = None) -> None:
+    def _build_sample_index(self, counts: np.ndarray, images: np.ndarray) -> None:
+        """Per ref: its sentence count and its image (an index into ``_image_paths``)."""
         self._ref_counts = np.asarray(counts, dtype=np.int64)
-        if images is not None:  # per ref: its image, an index into _image_paths
-            self._ref_images = np.asarray(images, dtype=np.int64)
+        self._ref_images = np.asarray(images, dtype=np.int64)
         n = len(self._ref_counts)
         if self.text_mode == 'all':
             ref_idx = np.repeat(np.arange(n), self._ref_counts)
